@@ -1,0 +1,105 @@
+import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { COUNTER_NAMES } from "./probe/transition.js";
+import type { NodeSummary } from "./wire/summary.js";
+import { ownerKey } from "./window/node-window.js";
+
+/** Every metric the agent exports, in one place. */
+export class AgentMetrics {
+  readonly registry = new Registry();
+  private readonly transitions = new Counter({
+    name: "tcpstate_pod_transitions_total",
+    help: "TCP transitions per pod, by counter (active_opens, passive_opens, established, failed_connects, closes, resets, time_wait_entries)",
+    labelNames: ["namespace", "pod", "workload", "transition"] as const,
+    registers: [this.registry],
+  });
+  readonly bpftraceUp = new Gauge({
+    name: "tcpstate_agent_bpftrace_up",
+    help: "1 while the counting bpftrace program has its probes attached",
+    registers: [this.registry],
+  });
+  readonly bpftraceRestarts = new Counter({
+    name: "tcpstate_agent_bpftrace_restarts_total",
+    help: "Times bpftrace exited unexpectedly and was restarted",
+    registers: [this.registry],
+  });
+  readonly parseErrors = new Counter({
+    name: "tcpstate_agent_parse_errors_total",
+    help: "bpftrace output lines the agent could not parse",
+    registers: [this.registry],
+  });
+  private readonly kernelMissed = new Counter({
+    name: "tcpstate_agent_kernel_missed_total",
+    help: "Tracepoint program runs the kernel skipped (BPF recursion misses): counts are exact up to these",
+    registers: [this.registry],
+  });
+  readonly lostEvents = new Counter({
+    name: "tcpstate_agent_lost_events_total",
+    help: "Per-event stream lines bpftrace reported lost (counts do not depend on them)",
+    registers: [this.registry],
+  });
+  readonly droppedEvents = new Counter({
+    name: "tcpstate_agent_events_dropped_total",
+    help: "Per-event stream lines dropped by the rate limit",
+    registers: [this.registry],
+  });
+  readonly incompleteWindows = new Counter({
+    name: "tcpstate_agent_incomplete_windows_total",
+    help: "Windows whose counts may be missing (bpftrace restarted, a flush was lost)",
+    registers: [this.registry],
+  });
+  readonly attributedShare = new Gauge({
+    name: "tcpstate_agent_attributed_ratio",
+    help: "Share of the last window's transitions attributed to a pod",
+    registers: [this.registry],
+  });
+  readonly podListSynced = new Gauge({
+    name: "tcpstate_agent_pod_list_synced",
+    help: "1 once the pods of this node have been listed from the kube API",
+    registers: [this.registry],
+  });
+  readonly kubeApiErrors = new Counter({
+    name: "tcpstate_agent_kube_api_errors_total",
+    help: "Failed list/watch attempts against the kube API",
+    registers: [this.registry],
+  });
+  private kernelMissedSeen = 0;
+  private readonly seriesByOwner = new Map<string, { namespace: string; pod: string; workload: string }>();
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: "tcpstate_agent_" });
+  }
+
+  /** Adds a window's counts; series of owners that are no longer reported are removed. */
+  observe(summary: NodeSummary): void {
+    const seen = new Set<string>();
+    for (const entry of summary.pods) {
+      const key = ownerKey(entry.owner);
+      const owner = entry.owner;
+      const labels =
+        owner.kind === "pod"
+          ? { namespace: owner.namespace, pod: owner.name, workload: owner.workload?.name ?? "" }
+          : { namespace: "", pod: owner.name, workload: "" };
+      const previous = this.seriesByOwner.get(key);
+      if (previous && (previous.pod !== labels.pod || previous.workload !== labels.workload)) this.remove(previous);
+      this.seriesByOwner.set(key, labels);
+      seen.add(key);
+      for (const transition of COUNTER_NAMES) {
+        this.transitions.inc({ ...labels, transition }, entry.window[transition]);
+      }
+    }
+    for (const [key, labels] of this.seriesByOwner) {
+      if (seen.has(key)) continue;
+      this.remove(labels);
+      this.seriesByOwner.delete(key);
+    }
+    this.attributedShare.set(summary.health.attributedShare);
+    this.kernelMissed.inc(summary.health.kernelMissed - this.kernelMissedSeen);
+    this.kernelMissedSeen = summary.health.kernelMissed;
+    this.podListSynced.set(summary.health.podListSynced ? 1 : 0);
+    if (!summary.complete) this.incompleteWindows.inc();
+  }
+
+  private remove(labels: { namespace: string; pod: string; workload: string }): void {
+    for (const transition of COUNTER_NAMES) this.transitions.remove({ ...labels, transition });
+  }
+}

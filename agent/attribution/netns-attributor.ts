@@ -1,0 +1,92 @@
+import type { Owner } from "../wire/summary.js";
+import { readProcCgroup } from "./cgroup-path.js";
+import { scanNetns } from "./netns-scan.js";
+import type { PodLookup } from "./pod-index.js";
+import { readNetnsAddresses } from "./proc-net.js";
+
+interface NetnsFacts {
+  pid: number;
+  podUid: string | null;
+  ips: string[];
+}
+
+export interface NetnsAttributorOptions {
+  procRoot: string;
+  netnsDir: string;
+  /** null in standalone mode: no kube API, a pod is a network namespace. */
+  pods: PodLookup | null;
+}
+
+/**
+ * Network namespace → owner, from the kernel's side: a pid in the netns (hostPID), that pid's cgroup (the pod
+ * UID in kubepods paths) and the netns's addresses (pod IP). Never from the pid that triggered a transition.
+ */
+export class NetnsAttributor {
+  private facts = new Map<number, NetnsFacts>();
+  private names = new Map<number, string>();
+  private hostInode: number | null = null;
+
+  constructor(private readonly opts: NetnsAttributorOptions) {}
+
+  /** Rescans namespaces; reads cgroup and addresses of new ones and of those not yet matched to a pod. */
+  async refresh(): Promise<void> {
+    const { procRoot, netnsDir, pods } = this.opts;
+    const scan = await scanNetns(procRoot, netnsDir);
+    this.hostInode = scan.hostInode;
+    this.names = scan.nameByInode;
+    const next = new Map<number, NetnsFacts>();
+    await Promise.all(
+      [...scan.pidByInode].map(async ([inode, pid]) => {
+        if (inode === scan.hostInode) return;
+        const known = this.facts.get(inode);
+        const matched = known && pods && (known.podUid ? pods.byUid(known.podUid) : this.podByIps(known.ips));
+        if (known && known.pid === pid && (matched || !pods)) {
+          next.set(inode, known);
+          return;
+        }
+        const [cgroup, ips] = await Promise.all([readProcCgroup(procRoot, pid), readNetnsAddresses(procRoot, pid)]);
+        next.set(inode, { pid, podUid: cgroup?.podUid ?? null, ips });
+      }),
+    );
+    this.facts = next;
+  }
+
+  private podByIps(ips: string[]) {
+    for (const ip of ips) {
+      const pod = this.opts.pods?.byIp(ip);
+      if (pod) return pod;
+    }
+    return undefined;
+  }
+
+  get host(): number | null {
+    return this.hostInode;
+  }
+
+  /** Netns that exist now: those with a process in them or a name under the netns dir. */
+  alive(): Set<number> {
+    const set = new Set<number>(this.facts.keys());
+    for (const inode of this.names.keys()) set.add(inode);
+    if (this.hostInode !== null) set.add(this.hostInode);
+    return set;
+  }
+
+  /** Named netns (`ip netns`, CNI names): reported even while idle in standalone mode. */
+  named(): Iterable<number> {
+    return this.names.keys();
+  }
+
+  ownerOf(inode: number): Owner {
+    if (inode === this.hostInode) return { kind: "host", name: "host" };
+    const facts = this.facts.get(inode);
+    const pods = this.opts.pods;
+    if (pods && facts) {
+      const pod = (facts.podUid ? pods.byUid(facts.podUid) : undefined) ?? this.podByIps(facts.ips);
+      if (pod && !pod.hostNetwork) {
+        const { ips: _ips, ...owner } = pod;
+        return owner;
+      }
+    }
+    return { kind: "netns", name: this.names.get(inode) ?? `netns-${inode}` };
+  }
+}

@@ -1,0 +1,152 @@
+import { randomUUID } from "node:crypto";
+import { fileURLToPath } from "node:url";
+import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import type { Logger } from "pino";
+import { AgentMetrics } from "./agent-metrics.js";
+import { NetnsAttributor } from "./attribution/netns-attributor.js";
+import { PodIndex } from "./attribution/pod-index.js";
+import type { AgentConfig } from "./config.js";
+import { startAgentHttp } from "./http/agent-http.js";
+import { EventStream } from "./probe/event-stream.js";
+import { preflight } from "./probe/preflight.js";
+import { BpftraceSupervisor } from "./probe/supervisor.js";
+import { TransitionCounter } from "./window/transition-counter.js";
+import { NodeWindow } from "./window/node-window.js";
+import type { NodeSummary } from "./wire/summary.js";
+
+export const PROBE_DIR = fileURLToPath(new URL("./probe/", import.meta.url));
+const SELF_PROC = "/proc";
+
+export interface RunningAgent {
+  readonly metricsPort: number;
+  stop(): Promise<void>;
+}
+
+function loadKubeConfig(path: string | undefined): KubeConfig {
+  const kc = new KubeConfig();
+  if (path) kc.loadFromFile(path);
+  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
+  else kc.loadFromDefault();
+  return kc;
+}
+
+/** Wires the agent: bpftrace → counts → per-pod windows → summaries (stdout) and /metrics. */
+export async function runAgent(
+  config: AgentConfig,
+  logger: Logger,
+  emit: (summary: NodeSummary) => void,
+): Promise<RunningAgent> {
+  const { version } = await preflight({
+    bpftrace: config.bpftrace,
+    tracefs: config.tracefs,
+    selfProc: SELF_PROC,
+    btf: "/sys/kernel/btf/vmlinux",
+  });
+  logger.info({ bpftrace: version, node: config.nodeName, standalone: config.standalone }, "starting agent");
+
+  const metrics = new AgentMetrics();
+  const kubeConfig = config.standalone ? null : loadKubeConfig(config.kubeconfig);
+  const pods = !kubeConfig
+    ? null
+    : new PodIndex({
+        kubeConfig,
+        coreApi: kubeConfig.makeApiClient(CoreV1Api),
+        nodeName: config.nodeName,
+        logger: logger.child({ part: "pod-index" }),
+        maxLabels: config.maxLabels,
+      });
+  const attributor = new NetnsAttributor({ procRoot: config.procRoot, netnsDir: config.netnsDir, pods });
+  await attributor.refresh();
+  const window = new NodeWindow(Date.now());
+  const counter = new TransitionCounter(window, logger.child({ part: "counter" }), metrics);
+  const supervisor = new BpftraceSupervisor(
+    {
+      name: "transitions",
+      bpftrace: config.bpftrace,
+      program: `${PROBE_DIR}transitions.bt`,
+      tracefs: config.tracefs,
+      selfProc: SELF_PROC,
+      logger: logger.child({ part: "bpftrace" }),
+    },
+    counter,
+  );
+  const events = new EventStream({
+    bpftrace: config.bpftrace,
+    program: `${PROBE_DIR}events.bt`,
+    tracefs: config.tracefs,
+    selfProc: SELF_PROC,
+    logger: logger.child({ part: "events" }),
+    maxPerSecond: config.eventsPerSecond,
+    ownerOf: (inode) => attributor.ownerOf(inode),
+  });
+  const http = await startAgentHttp({
+    host: config.metricsAddr.host,
+    port: config.metricsAddr.port,
+    registry: metrics.registry,
+    logger,
+    subscribeEvents: (fn) => events.subscribe(fn),
+    readiness: () => {
+      const waitingFor: string[] = [];
+      if (!supervisor.isReady) waitingFor.push("bpftrace probes");
+      if (pods && !pods.synced) waitingFor.push("pod list from the kube API");
+      return {
+        ready: waitingFor.length === 0,
+        waitingFor,
+        details: { bpftraceRestarts: supervisor.restarts, lastError: supervisor.lastError?.message ?? null },
+      };
+    },
+  });
+  supervisor.start();
+  void pods?.start();
+
+  const bootId = randomUUID();
+  let kubeErrorsSeen = 0;
+  const closeWindow = async (): Promise<void> => {
+    await attributor.refresh();
+    const summary = window.close({
+      node: config.nodeName,
+      bootId,
+      now: Date.now(),
+      ownerOf: (inode) => attributor.ownerOf(inode),
+      aliveNetns: attributor.alive(),
+      knownPods: pods
+        ? [...pods.all()].map(({ ips: _ips, ...owner }) => owner)
+        : [],
+      alwaysReport: [...(attributor.host === null ? [] : [attributor.host]), ...(pods ? [] : attributor.named())],
+      health: {
+        bpftraceUp: supervisor.isReady,
+        bpftraceRestarts: supervisor.restarts,
+        kernelMissed: await supervisor.kernelMissed(),
+        lostEvents: counter.lostEvents + events.lost,
+        parseErrors: counter.parseErrors + events.parseErrors,
+        podListSynced: pods ? pods.synced : true,
+      },
+    });
+    metrics.observe(summary);
+    metrics.bpftraceUp.set(supervisor.isReady ? 1 : 0);
+    if (pods) {
+      metrics.kubeApiErrors.inc(pods.errors - kubeErrorsSeen);
+      kubeErrorsSeen = pods.errors;
+    }
+    emit(summary);
+  };
+  let closing: Promise<void> = Promise.resolve();
+  const timer = setInterval(() => {
+    closing = closing.then(closeWindow).catch((err: Error) => logger.error({ err: err.message }, "window failed"));
+  }, config.interval);
+
+  return {
+    metricsPort: http.port,
+    async stop() {
+      clearInterval(timer);
+      await closing;
+      await events.stop();
+      // SIGINT runs the program's END: the counts not yet read arrive before it exits.
+      await supervisor.stop();
+      await closeWindow();
+      await pods?.stop();
+      await http.close();
+      logger.info("agent stopped");
+    },
+  };
+}

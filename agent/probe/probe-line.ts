@@ -1,0 +1,136 @@
+/**
+ * Parser for what the bpftrace programs print (transitions.bt, events.bt). Hand-written: it runs for every
+ * line bpftrace prints, so it scans characters instead of splitting and matching regular expressions.
+ */
+
+export type ProbeLine =
+  | { type: "ready" }
+  | { type: "flush-begin"; seq: number; final: boolean }
+  | { type: "count"; netns: number; cgroup: number; oldState: number; newState: number; count: number }
+  | { type: "flush-end"; seq: number; final: boolean }
+  | { type: "lost"; events: number }
+  | {
+      type: "event";
+      netns: number;
+      cgroup: number;
+      oldState: number;
+      newState: number;
+      family: 4 | 6;
+      saddr: string;
+      sport: number;
+      daddr: string;
+      dport: number;
+    }
+  | { type: "ignored" }
+  | { type: "malformed"; line: string; reason: string };
+
+const IGNORED: ProbeLine = { type: "ignored" };
+const READY: ProbeLine = { type: "ready" };
+
+/** Reads an unsigned decimal at `line[pos]`; returns -1 when there is none. Sets `end` to the next index. */
+function readUint(line: string, pos: number, cursor: { end: number }): number {
+  let value = 0;
+  let i = pos;
+  for (; i < line.length; i++) {
+    const c = line.charCodeAt(i);
+    if (c < 48 || c > 57) break;
+    value = value * 10 + (c - 48);
+  }
+  cursor.end = i;
+  return i === pos ? -1 : value;
+}
+
+function malformed(line: string, reason: string): ProbeLine {
+  return { type: "malformed", line, reason };
+}
+
+const cursor = { end: 0 };
+
+function parseMarker(line: string, type: "flush-begin" | "flush-end"): ProbeLine {
+  if (line.charCodeAt(1) !== 32) return malformed(line, "expected a space after the marker");
+  const seq = readUint(line, 2, cursor);
+  if (seq < 0) return malformed(line, "expected a flush sequence number");
+  const rest = line.slice(cursor.end);
+  if (rest === "") return { type, seq, final: false };
+  if (rest === " final") return { type, seq, final: true };
+  return malformed(line, "unexpected text after the flush sequence number");
+}
+
+/** `@c0[4026531840, 1234, 7, 2]: 3` — a key of four unsigned integers and a count. */
+function parseCount(line: string): ProbeLine {
+  const open = line.indexOf("[");
+  if (open < 0) return malformed(line, "expected a map key in brackets");
+  const fields = [0, 0, 0, 0];
+  let pos = open + 1;
+  for (let f = 0; f < 4; f++) {
+    const value = readUint(line, pos, cursor);
+    if (value < 0) return malformed(line, `expected key field ${f + 1} of 4 to be an unsigned integer`);
+    fields[f] = value;
+    pos = cursor.end;
+    const sep = f < 3 ? ", " : "]: ";
+    if (!line.startsWith(sep, pos)) return malformed(line, `expected "${sep}" after key field ${f + 1}`);
+    pos += sep.length;
+  }
+  const count = readUint(line, pos, cursor);
+  if (count < 0 || cursor.end !== line.length) return malformed(line, "expected a count after the key");
+  return {
+    type: "count",
+    netns: fields[0] as number,
+    cgroup: fields[1] as number,
+    oldState: fields[2] as number,
+    newState: fields[3] as number,
+    count,
+  };
+}
+
+/** `T <netns> <cgroup> <old> <new> <4|6> <saddr> <sport> <daddr> <dport>` from events.bt. */
+function parseEvent(line: string): ProbeLine {
+  const parts = line.split(" ");
+  if (parts.length !== 10) return malformed(line, `expected 10 fields in an event line, found ${parts.length}`);
+  const nums = [1, 2, 3, 4, 5, 7, 9].map((i) => {
+    const text = parts[i] as string;
+    const v = readUint(text, 0, cursor);
+    return cursor.end === text.length ? v : -1;
+  });
+  if (nums.some((n) => n < 0)) return malformed(line, "expected unsigned integers in numeric event fields");
+  const [netns, cgroup, oldState, newState, family, sport, dport] = nums as number[];
+  if (family !== 4 && family !== 6) return malformed(line, `expected address family 4 or 6, found ${family}`);
+  return {
+    type: "event",
+    netns: netns as number,
+    cgroup: cgroup as number,
+    oldState: oldState as number,
+    newState: newState as number,
+    family,
+    saddr: parts[6] as string,
+    sport: sport as number,
+    daddr: parts[8] as string,
+    dport: dport as number,
+  };
+}
+
+export function parseProbeLine(line: string): ProbeLine {
+  if (line.length === 0) return IGNORED; // bpftrace prints a blank line after each map and at exit
+  switch (line.charCodeAt(0)) {
+    case 64 /* @ */:
+      return parseCount(line);
+    case 70 /* F */:
+      return parseMarker(line, "flush-begin");
+    case 69 /* E */:
+      return parseMarker(line, "flush-end");
+    case 84 /* T */:
+      return parseEvent(line);
+    case 82 /* R */:
+      return line === "R" ? READY : malformed(line, "unexpected text after the ready marker");
+    case 65 /* A */:
+      return line.startsWith("Attaching ") ? IGNORED : malformed(line, "unknown line");
+    case 76 /* L */: {
+      // Text mode reports perf ring overflows on stdout: "Lost 123 events".
+      if (!line.startsWith("Lost ")) return malformed(line, "unknown line");
+      const events = readUint(line, 5, cursor);
+      return events < 0 ? malformed(line, "expected a number of lost events") : { type: "lost", events };
+    }
+    default:
+      return malformed(line, "unknown line");
+  }
+}

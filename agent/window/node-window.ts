@@ -1,0 +1,125 @@
+import { addCounters, addTransition, classifyTransition, zeroCounters } from "../probe/transition.js";
+import type { Counters, NodeHealth, NodeSummary, Owner, PodEntry } from "../wire/summary.js";
+import { SUMMARY_SCHEMA } from "../wire/summary.js";
+
+/** Counts of one network namespace: this window's and the running total since the agent started. */
+interface NetnsCounts {
+  window: Counters;
+  total: Counters;
+  windowTransitions: number;
+  /** The owner it resolved to when the last window closed. */
+  owner: Owner | null;
+}
+
+export interface WindowContext {
+  node: string;
+  bootId: string;
+  now: number;
+  /** Who owns a netns now; a `netns` owner when nobody is known. */
+  ownerOf(inode: number): Owner;
+  /** Netns that exist now: entries of vanished ones end once they count nothing more. */
+  aliveNetns: ReadonlySet<number>;
+  /** Pods known on this node: each is reported every window, with zeros when it made no transition. */
+  knownPods: Iterable<Owner & { kind: "pod" }>;
+  /** Netns that are always reported (the host, named netns in standalone mode). */
+  alwaysReport: Iterable<number>;
+  health: Omit<NodeHealth, "transitions" | "attributedTransitions" | "attributedShare">;
+}
+
+export function ownerKey(owner: Owner): string {
+  return owner.kind === "pod" ? `pod/${owner.uid}` : `${owner.kind}/${owner.name}`;
+}
+
+/**
+ * Aggregates kernel counts into per-pod windows. Counts are kept per network namespace (what the kernel
+ * knows) and resolved to pods when a window closes, so counts taken before a pod is known are labelled once it
+ * is, and nothing is dropped.
+ */
+export class NodeWindow {
+  private readonly byNetns = new Map<number, NetnsCounts>();
+  private windowStart: number;
+  private seq = 0;
+  private incomplete: string[] = [];
+
+  constructor(start: number) {
+    this.windowStart = start;
+  }
+
+  private entry(inode: number): NetnsCounts {
+    let e = this.byNetns.get(inode);
+    if (!e) {
+      e = { window: zeroCounters(), total: zeroCounters(), windowTransitions: 0, owner: null };
+      this.byNetns.set(inode, e);
+    }
+    return e;
+  }
+
+  /** One kernel count: `count` transitions old → new of sockets in netns `inode`. */
+  add(inode: number, oldState: number, newState: number, count: number): void {
+    const e = this.entry(inode);
+    e.windowTransitions += count;
+    addTransition(e.window, classifyTransition(oldState, newState), count);
+  }
+
+  /** Counts of this window may be missing; the reason is shipped with it. */
+  markIncomplete(reason: string): void {
+    if (!this.incomplete.includes(reason)) this.incomplete.push(reason);
+  }
+
+  /** Closes the window: resolves owners, folds the window into the totals and returns the node summary. */
+  close(ctx: WindowContext): NodeSummary {
+    const grouped = new Map<string, PodEntry>();
+    const group = (owner: Owner, inode: number | null, window: Counters, total: Counters) => {
+      const key = ownerKey(owner);
+      let out = grouped.get(key);
+      if (!out) {
+        out = { owner, netns: [], window: zeroCounters(), total: zeroCounters() };
+        grouped.set(key, out);
+      }
+      if (inode !== null && !out.netns.includes(inode)) out.netns.push(inode);
+      addCounters(out.window, window);
+      addCounters(out.total, total);
+    };
+    let transitions = 0;
+    let attributed = 0;
+    for (const inode of ctx.alwaysReport) this.entry(inode);
+    for (const [inode, e] of this.byNetns) {
+      const alive = ctx.aliveNetns.has(inode);
+      const resolved = ctx.ownerOf(inode);
+      // Late counts of a pod whose netns is gone still belong to that pod.
+      const owner = resolved.kind === "netns" && e.owner && !alive ? e.owner : resolved;
+      // A netns that changes hands (pod deleted, inode reused) starts a new running total.
+      if (e.owner?.kind === "pod" && ownerKey(e.owner) !== ownerKey(owner)) e.total = zeroCounters();
+      e.owner = owner;
+      addCounters(e.total, e.window);
+      transitions += e.windowTransitions;
+      if (owner.kind === "pod") attributed += e.windowTransitions;
+      if (alive || e.windowTransitions > 0) group(owner, inode, e.window, e.total);
+      if (!alive && e.windowTransitions === 0) this.byNetns.delete(inode);
+      e.window = zeroCounters();
+      e.windowTransitions = 0;
+    }
+    for (const pod of ctx.knownPods) if (!grouped.has(ownerKey(pod))) group(pod, null, zeroCounters(), zeroCounters());
+
+    const summary: NodeSummary = {
+      schema: SUMMARY_SCHEMA,
+      node: ctx.node,
+      bootId: ctx.bootId,
+      seq: this.seq++,
+      windowStart: this.windowStart,
+      windowEnd: ctx.now,
+      complete: this.incomplete.length === 0,
+      incompleteReasons: this.incomplete,
+      pods: [...grouped.values()],
+      health: {
+        ...ctx.health,
+        transitions,
+        attributedTransitions: attributed,
+        attributedShare: transitions === 0 ? 1 : attributed / transitions,
+      },
+    };
+    this.windowStart = ctx.now;
+    this.incomplete = [];
+    return summary;
+  }
+}

@@ -1,0 +1,73 @@
+import type { Logger } from "pino";
+import type { AgentMetrics } from "../agent-metrics.js";
+import type { ProbeLine } from "../probe/probe-line.js";
+import type { ProbeExit, ProbeListener } from "../probe/supervisor.js";
+import type { NodeWindow } from "./node-window.js";
+
+/**
+ * Feeds the counting program's output into the window: counts go in as they arrive; a missing flush, lost
+ * output or a bpftrace exit marks the window incomplete (never guessed over).
+ */
+export class TransitionCounter implements ProbeListener {
+  private lastSeq: number | null = null;
+  private loggedMalformed = new Set<string>();
+  parseErrors = 0;
+  lostEvents = 0;
+
+  constructor(
+    private readonly window: NodeWindow,
+    private readonly logger: Logger,
+    private readonly metrics: AgentMetrics,
+  ) {}
+
+  line(line: ProbeLine): void {
+    switch (line.type) {
+      case "count":
+        this.window.add(line.netns, line.oldState, line.newState, line.count);
+        return;
+      case "flush-begin":
+        if (!line.final && this.lastSeq !== null && line.seq !== this.lastSeq + 1)
+          this.window.markIncomplete(`kernel flushes ${this.lastSeq + 1}..${line.seq - 1} were not received`);
+        if (!line.final) this.lastSeq = line.seq;
+        return;
+      case "lost":
+        // A lost print of the counting program may hold a map's counts: say so.
+        this.lostEvents += line.events;
+        this.metrics.lostEvents.inc(line.events);
+        this.window.markIncomplete(`bpftrace lost ${line.events} output events`);
+        return;
+      case "malformed":
+        this.parseErrors++;
+        this.metrics.parseErrors.inc();
+        // Logged once per reason with the line, then only counted.
+        if (!this.loggedMalformed.has(line.reason) && this.loggedMalformed.size < 100) {
+          this.loggedMalformed.add(line.reason);
+          this.logger.warn({ line: line.line, reason: line.reason }, "unparsable bpftrace line (counted in parse_errors)");
+        }
+        return;
+      case "ready":
+      case "flush-end":
+      case "event":
+      case "ignored":
+        return;
+      default: {
+        const never: never = line;
+        return never;
+      }
+    }
+  }
+
+  ready(): void {
+    this.lastSeq = null;
+  }
+
+  exit(exit: ProbeExit): void {
+    this.lastSeq = null;
+    if (exit.expected) return;
+    this.metrics.bpftraceRestarts.inc();
+    if (!exit.wasReady) return;
+    this.window.markIncomplete(
+      `bpftrace exited (${exit.signal ?? `code ${exit.code}`}) and was restarted: what it counted in the last 2 s before the exit is lost`,
+    );
+  }
+}

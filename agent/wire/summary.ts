@@ -1,0 +1,86 @@
+/**
+ * The agent → collector wire contract, version 1: one node summary per window. Defined once here; both sides
+ * import it. Raw bpftrace text never reaches this far.
+ */
+import { z } from "zod";
+import { COUNTER_NAMES } from "../probe/transition.js";
+
+export const SUMMARY_SCHEMA = "tcpstate.v1.summary" as const;
+
+const count = z.number().int().nonnegative();
+
+export const CountersSchema = z.object(
+  Object.fromEntries(COUNTER_NAMES.map((name) => [name, count])) as Record<
+    (typeof COUNTER_NAMES)[number],
+    typeof count
+  >,
+);
+
+export const WorkloadKindSchema = z.enum(["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Other"]);
+
+export const WorkloadSchema = z.object({ kind: WorkloadKindSchema, name: z.string().min(1) });
+
+/** Who the counted sockets belong to. */
+export const OwnerSchema = z.discriminatedUnion("kind", [
+  z.object({
+    kind: z.literal("pod"),
+    namespace: z.string().min(1),
+    name: z.string().min(1),
+    uid: z.string().min(1),
+    hostNetwork: z.boolean(),
+    workload: WorkloadSchema.nullable(),
+    labels: z.record(z.string(), z.string()),
+  }),
+  /** The node itself: host network namespace sockets no pod owns. */
+  z.object({ kind: z.literal("host"), name: z.literal("host") }),
+  /** A network namespace not (yet) known as a pod's: counted now, labelled once the pod is known. */
+  z.object({ kind: z.literal("netns"), name: z.string().min(1) }),
+]);
+
+export const PodEntrySchema = z.object({
+  owner: OwnerSchema,
+  /** Network namespace inodes the entry's sockets live in (inodes are reused across time: a hint only). */
+  netns: z.array(z.number().int().nonnegative()),
+  /** Transitions counted in this window. */
+  window: CountersSchema,
+  /** Transitions counted since the agent started (continuous across bpftrace restarts). */
+  total: CountersSchema,
+});
+
+export const NodeHealthSchema = z.object({
+  bpftraceUp: z.boolean(),
+  bpftraceRestarts: count,
+  /** Tracepoint runs the kernel skipped (BPF recursion misses): counts are exact up to these. */
+  kernelMissed: count,
+  /** Per-event stream lines bpftrace dropped ("Lost N events"); counts never depend on them. */
+  lostEvents: count,
+  parseErrors: count,
+  /** Transitions counted in this window, and how many of them were attributed to a pod. */
+  transitions: count,
+  attributedTransitions: count,
+  attributedShare: z.number().min(0).max(1),
+  podListSynced: z.boolean(),
+});
+
+export const NodeSummarySchema = z.object({
+  schema: z.literal(SUMMARY_SCHEMA),
+  node: z.string().min(1),
+  /** Random per agent start: with `seq`, an idempotent id for the window. */
+  bootId: z.string().min(1),
+  seq: count,
+  windowStart: z.number().int().nonnegative(),
+  windowEnd: z.number().int().nonnegative(),
+  /** False when counts of this window may be missing (bpftrace restarted, a flush was lost); reasons say why. */
+  complete: z.boolean(),
+  incompleteReasons: z.array(z.string()),
+  pods: z.array(PodEntrySchema),
+  health: NodeHealthSchema,
+});
+
+export type Counters = z.infer<typeof CountersSchema>;
+export type Workload = z.infer<typeof WorkloadSchema>;
+export type Owner = z.infer<typeof OwnerSchema>;
+export type PodOwner = Extract<Owner, { kind: "pod" }>;
+export type PodEntry = z.infer<typeof PodEntrySchema>;
+export type NodeHealth = z.infer<typeof NodeHealthSchema>;
+export type NodeSummary = z.infer<typeof NodeSummarySchema>;

@@ -1,0 +1,24 @@
+#!/usr/bin/env node
+import { Command, CommanderError } from "commander";
+import { agentCommand } from "./agent-command.js";
+import { UsageError } from "./usage-error.js";
+
+const program = new Command("tcpstate")
+  .description("Per-pod TCP connection churn, TIME_WAIT and SYN_RECV for Kubernetes")
+  .showHelpAfterError()
+  .exitOverride()
+  .addCommand(agentCommand());
+// Usage errors exit 2 (commander would exit 1), from subcommands too.
+for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
+
+try {
+  await program.parseAsync(process.argv);
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  if (err instanceof UsageError) {
+    process.stderr.write(`tcpstate: ${err.message}\n`);
+    process.exit(err.exitCode);
+  }
+  process.stderr.write(`tcpstate: ${(err as Error).stack ?? String(err)}\n`);
+  process.exit(1);
+}

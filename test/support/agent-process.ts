@@ -1,0 +1,100 @@
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+import { fileURLToPath } from "node:url";
+import type { NodeSummary, PodEntry } from "../../agent/wire/summary.js";
+import { NodeSummarySchema } from "../../agent/wire/summary.js";
+
+/** The built CLI, as users run it (`npm test` builds first). */
+export const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+
+export interface AgentProcess {
+  child: ChildProcess;
+  summaries: NodeSummary[];
+  logs: Record<string, unknown>[];
+  metricsPort: number;
+  /** Resolves with the first summary (from now on) for which `pred` holds. */
+  waitForSummary(pred: (s: NodeSummary) => boolean, timeoutMs?: number): Promise<NodeSummary>;
+  get(path: string): Promise<{ status: number; text: string }>;
+  /** SIGTERM and wait; returns the exit code. */
+  stop(): Promise<number | null>;
+}
+
+/** Starts `tcpstate agent` with `args`; every summary line on stdout is validated against the wire schema. */
+export async function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
+  const child = spawn(process.execPath, [CLI, "agent", "--metrics-addr", "127.0.0.1:0", ...args], {
+    env: { ...process.env, ...env },
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  const summaries: NodeSummary[] = [];
+  const logs: Record<string, unknown>[] = [];
+  const waiters = new Set<(s: NodeSummary) => void>();
+  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
+    const summary = NodeSummarySchema.parse(JSON.parse(line));
+    summaries.push(summary);
+    for (const w of waiters) w(summary);
+  });
+  const portKnown = new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        entry = { msg: line };
+      }
+      logs.push(entry);
+      if (typeof entry.port === "number" && String(entry.msg).startsWith("serving")) resolve(entry.port);
+    });
+    child.once("exit", (code) => reject(new Error(`agent exited (${code}) before serving: ${JSON.stringify(logs)}`)));
+  });
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const metricsPort = await portKnown;
+  return {
+    child,
+    summaries,
+    logs,
+    metricsPort,
+    waitForSummary(pred, timeoutMs = 20_000) {
+      return new Promise((resolve, reject) => {
+        const timer = setTimeout(() => {
+          waiters.delete(check);
+          reject(new Error(`no matching summary within ${timeoutMs} ms; last: ${JSON.stringify(summaries.at(-1))}`));
+        }, timeoutMs);
+        const check = (s: NodeSummary) => {
+          if (!pred(s)) return;
+          clearTimeout(timer);
+          waiters.delete(check);
+          resolve(s);
+        };
+        waiters.add(check);
+      });
+    },
+    async get(path) {
+      const res = await fetch(`http://127.0.0.1:${metricsPort}${path}`);
+      return { status: res.status, text: await res.text() };
+    },
+    async stop() {
+      if (child.exitCode !== null) return child.exitCode;
+      child.kill("SIGTERM");
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}
+
+/** The entry of pod `name` (or `netns`/`host` owner named so) in a summary. */
+export function entryOf(summary: NodeSummary, name: string): PodEntry | undefined {
+  return summary.pods.find((p) => p.owner.name === name);
+}
+
+/** Waits until the agent is ready (/readyz 200). */
+export async function waitReady(agent: AgentProcess, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = await agent.get("/readyz").catch(() => ({ status: 0, text: "" }));
+    if (r.status === 200) return;
+    if (Date.now() > deadline) throw new Error(`agent not ready within ${timeoutMs} ms: ${r.text}`);
+    await new Promise((res) => setTimeout(res, 200));
+  }
+}
