@@ -1,7 +1,7 @@
-import { Counter, Gauge, Registry, collectDefaultMetrics } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
 import { COUNTER_NAMES } from "./probe/transition.js";
-import type { NodeSummary } from "./wire/summary.js";
 import { ownerKey } from "./window/node-window.js";
+import type { NodeSummary } from "./wire/summary.js";
 
 /** Every metric the agent exports, in one place. */
 export class AgentMetrics {
@@ -80,7 +80,8 @@ export class AgentMetrics {
           ? { namespace: owner.namespace, pod: owner.name, workload: owner.workload?.name ?? "" }
           : { namespace: "", pod: owner.name, workload: "" };
       const previous = this.seriesByOwner.get(key);
-      if (previous && (previous.pod !== labels.pod || previous.workload !== labels.workload)) this.remove(previous);
+      if (previous && (previous.pod !== labels.pod || previous.workload !== labels.workload))
+        this.remove(previous);
       this.seriesByOwner.set(key, labels);
       seen.add(key);
       for (const transition of COUNTER_NAMES) {

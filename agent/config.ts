@@ -17,7 +17,10 @@ const duration = (min: number, max: number) =>
       return z.NEVER;
     }
     if (ms < min || ms > max) {
-      ctx.addIssue({ code: "custom", message: `must be between ${min / 1000}s and ${max / 1000}s, got "${text}"` });
+      ctx.addIssue({
+        code: "custom",
+        message: `must be between ${min / 1000}s and ${max / 1000}s, got "${text}"`,
+      });
       return z.NEVER;
     }
     return ms;
@@ -35,7 +38,10 @@ export function parseListenAddress(text: string): { host: string; port: number }
 const listenAddress = z.string().transform((text, ctx) => {
   const addr = parseListenAddress(text);
   if (!addr) {
-    ctx.addIssue({ code: "custom", message: `expected [host]:port like :9464 or 127.0.0.1:9464, got "${text}"` });
+    ctx.addIssue({
+      code: "custom",
+      message: `expected [host]:port like :9464 or 127.0.0.1:9464, got "${text}"`,
+    });
     return z.NEVER;
   }
   return addr;
@@ -45,7 +51,10 @@ const path = z.string().min(1, "must not be empty");
 
 export const AgentConfigSchema = z
   .object({
-    nodeName: z.string().regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a Kubernetes node name").optional(),
+    nodeName: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a Kubernetes node name")
+      .optional(),
     kubeconfig: path.optional(),
     interval: duration(1000, 300_000).prefault("5s"),
     metricsAddr: listenAddress.prefault(":9464"),

@@ -10,8 +10,8 @@ import { startAgentHttp } from "./http/agent-http.js";
 import { EventStream } from "./probe/event-stream.js";
 import { preflight } from "./probe/preflight.js";
 import { BpftraceSupervisor } from "./probe/supervisor.js";
-import { TransitionCounter } from "./window/transition-counter.js";
 import { NodeWindow } from "./window/node-window.js";
+import { TransitionCounter } from "./window/transition-counter.js";
 import type { NodeSummary } from "./wire/summary.js";
 
 export const PROBE_DIR = fileURLToPath(new URL("./probe/", import.meta.url));
@@ -109,10 +109,11 @@ export async function runAgent(
       now: Date.now(),
       ownerOf: (inode) => attributor.ownerOf(inode),
       aliveNetns: attributor.alive(),
-      knownPods: pods
-        ? [...pods.all()].map(({ ips: _ips, ...owner }) => owner)
-        : [],
-      alwaysReport: [...(attributor.host === null ? [] : [attributor.host]), ...(pods ? [] : attributor.named())],
+      knownPods: pods ? [...pods.all()].map(({ ips: _ips, ...owner }) => owner) : [],
+      alwaysReport: [
+        ...(attributor.host === null ? [] : [attributor.host]),
+        ...(pods ? [] : attributor.named()),
+      ],
       health: {
         bpftraceUp: supervisor.isReady,
         bpftraceRestarts: supervisor.restarts,
@@ -132,7 +133,9 @@ export async function runAgent(
   };
   let closing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
-    closing = closing.then(closeWindow).catch((err: Error) => logger.error({ err: err.message }, "window failed"));
+    closing = closing
+      .then(closeWindow)
+      .catch((err: Error) => logger.error({ err: err.message }, "window failed"));
   }, config.interval);
 
   return {

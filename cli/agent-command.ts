@@ -8,18 +8,87 @@ import { UsageError } from "./usage-error.js";
 
 /** Every agent flag: its config key, the env var that also sets it, and its help. One table, one truth. */
 const AGENT_FLAGS = [
-  { key: "nodeName", flag: "--node-name <name>", env: "NODE_NAME", help: "this node's name (default in --standalone: the hostname)" },
-  { key: "kubeconfig", flag: "--kubeconfig <path>", env: "KUBECONFIG_PATH", help: "kubeconfig file (default: in-cluster config, then $KUBECONFIG)" },
-  { key: "interval", flag: "--interval <duration>", env: "INTERVAL", help: "window length (1s to 5m)", def: "5s" },
-  { key: "metricsAddr", flag: "--metrics-addr <[host]:port>", env: "METRICS_ADDR", help: "serve /metrics, /healthz, /readyz, /events here", def: ":9464" },
-  { key: "standalone", flag: "--standalone", env: "STANDALONE", help: "no kube API: a pod is a network namespace; summaries as JSON lines on stdout" },
-  { key: "bpftrace", flag: "--bpftrace <path>", env: "BPFTRACE", help: "bpftrace binary (0.17 or newer)", def: "bpftrace" },
-  { key: "procRoot", flag: "--proc-root <path>", env: "PROC_ROOT", help: "the host's /proc (when mounted elsewhere)", def: "/proc" },
-  { key: "netnsDir", flag: "--netns-dir <path>", env: "NETNS_DIR", help: "named network namespaces (ip netns, CNI)", def: "/var/run/netns" },
-  { key: "tracefs", flag: "--tracefs <path>", env: "TRACEFS", help: "tracefs mount point", def: "/sys/kernel/tracing" },
-  { key: "maxLabels", flag: "--max-labels <n>", env: "MAX_LABELS", help: "pod labels kept per pod", def: "16" },
-  { key: "eventsPerSecond", flag: "--events-per-second <n>", env: "EVENTS_PER_SECOND", help: "rate limit of the live event stream", def: "10000" },
-  { key: "logLevel", flag: "--log-level <level>", env: "LOG_LEVEL", help: "trace, debug, info, warn, error", def: "info" },
+  {
+    key: "nodeName",
+    flag: "--node-name <name>",
+    env: "NODE_NAME",
+    help: "this node's name (default in --standalone: the hostname)",
+  },
+  {
+    key: "kubeconfig",
+    flag: "--kubeconfig <path>",
+    env: "KUBECONFIG_PATH",
+    help: "kubeconfig file (default: in-cluster config, then $KUBECONFIG)",
+  },
+  {
+    key: "interval",
+    flag: "--interval <duration>",
+    env: "INTERVAL",
+    help: "window length (1s to 5m)",
+    def: "5s",
+  },
+  {
+    key: "metricsAddr",
+    flag: "--metrics-addr <[host]:port>",
+    env: "METRICS_ADDR",
+    help: "serve /metrics, /healthz, /readyz, /events here",
+    def: ":9464",
+  },
+  {
+    key: "standalone",
+    flag: "--standalone",
+    env: "STANDALONE",
+    help: "no kube API: a pod is a network namespace; summaries as JSON lines on stdout",
+  },
+  {
+    key: "bpftrace",
+    flag: "--bpftrace <path>",
+    env: "BPFTRACE",
+    help: "bpftrace binary (0.17 or newer)",
+    def: "bpftrace",
+  },
+  {
+    key: "procRoot",
+    flag: "--proc-root <path>",
+    env: "PROC_ROOT",
+    help: "the host's /proc (when mounted elsewhere)",
+    def: "/proc",
+  },
+  {
+    key: "netnsDir",
+    flag: "--netns-dir <path>",
+    env: "NETNS_DIR",
+    help: "named network namespaces (ip netns, CNI)",
+    def: "/var/run/netns",
+  },
+  {
+    key: "tracefs",
+    flag: "--tracefs <path>",
+    env: "TRACEFS",
+    help: "tracefs mount point",
+    def: "/sys/kernel/tracing",
+  },
+  {
+    key: "maxLabels",
+    flag: "--max-labels <n>",
+    env: "MAX_LABELS",
+    help: "pod labels kept per pod",
+    def: "16",
+  },
+  {
+    key: "eventsPerSecond",
+    flag: "--events-per-second <n>",
+    env: "EVENTS_PER_SECOND",
+    help: "rate limit of the live event stream",
+    def: "10000",
+  },
+  {
+    key: "logLevel",
+    flag: "--log-level <level>",
+    env: "LOG_LEVEL",
+    help: "trace, debug, info, warn, error",
+    def: "info",
+  },
 ] as const;
 
 /** A zod issue → "--interval (env INTERVAL): must be …". */
@@ -36,7 +105,9 @@ export function describeConfigIssues(error: z.ZodError): string {
 
 export function agentCommand(): Command {
   const cmd = new Command("agent")
-    .description("Run the node agent: count TCP transitions per pod with bpftrace and publish a summary per window")
+    .description(
+      "Run the node agent: count TCP transitions per pod with bpftrace and publish a summary per window",
+    )
     .addHelpText(
       "after",
       "\nSummaries go to stdout as one JSON line per window; logs go to stderr as JSON (pino).\nEvery flag can also be set by the environment variable shown.",
@@ -47,14 +118,20 @@ export function agentCommand(): Command {
     cmd.addOption(opt);
   }
   cmd.action(async (opts: Record<string, unknown>) => {
-    if (typeof opts.standalone === "string") opts.standalone = !["", "0", "false", "no"].includes(opts.standalone);
+    if (typeof opts.standalone === "string")
+      opts.standalone = !["", "0", "false", "no"].includes(opts.standalone);
     const parsed = AgentConfigSchema.safeParse(opts);
     if (!parsed.success) throw new UsageError(describeConfigIssues(parsed.error));
     const config = parsed.data;
-    const logger = pino({ level: config.logLevel, base: { component: "agent", node: config.nodeName } }, pino.destination(2));
+    const logger = pino(
+      { level: config.logLevel, base: { component: "agent", node: config.nodeName } },
+      pino.destination(2),
+    );
     let agent: Awaited<ReturnType<typeof runAgent>>;
     try {
-      agent = await runAgent(config, logger, (summary) => process.stdout.write(`${JSON.stringify(summary)}\n`));
+      agent = await runAgent(config, logger, (summary) =>
+        process.stdout.write(`${JSON.stringify(summary)}\n`),
+      );
     } catch (err) {
       if (err instanceof ProbeError) throw new UsageError(`${err.message} [${err.code}]`);
       throw err;

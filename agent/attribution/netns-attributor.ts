@@ -44,7 +44,10 @@ export class NetnsAttributor {
           next.set(inode, known);
           return;
         }
-        const [cgroup, ips] = await Promise.all([readProcCgroup(procRoot, pid), readNetnsAddresses(procRoot, pid)]);
+        const [cgroup, ips] = await Promise.all([
+          readProcCgroup(procRoot, pid),
+          readNetnsAddresses(procRoot, pid),
+        ]);
         next.set(inode, { pid, podUid: cgroup?.podUid ?? null, ips });
       }),
     );

@@ -1,4 +1,11 @@
-import { type CoreV1Api, type Informer, type KubeConfig, ListWatch, type V1Pod, Watch } from "@kubernetes/client-node";
+import {
+  type CoreV1Api,
+  type Informer,
+  type KubeConfig,
+  ListWatch,
+  type V1Pod,
+  Watch,
+} from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { type PodMeta, podMetaOf } from "./pod-meta.js";
 

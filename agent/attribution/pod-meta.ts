@@ -36,7 +36,10 @@ export function workloadOf(pod: V1Pod): Workload | null {
 }
 
 /** The pod's labels, at most `max` of them (in name order), so label cardinality stays bounded. */
-export function boundedLabels(labels: Record<string, string> | undefined, max: number): Record<string, string> {
+export function boundedLabels(
+  labels: Record<string, string> | undefined,
+  max: number,
+): Record<string, string> {
   const out: Record<string, string> = {};
   if (!labels) return out;
   for (const key of Object.keys(labels).sort().slice(0, max)) out[key] = labels[key] as string;

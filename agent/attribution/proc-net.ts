@@ -10,7 +10,8 @@ export function parseFibTrieLocalAddresses(text: string): string[] {
   for (const line of text.split("\n")) {
     const trimmed = line.trimStart();
     if (trimmed.startsWith("|-- ")) lastLeaf = trimmed.slice(4).trim();
-    else if (trimmed.startsWith("/32 host LOCAL") && lastLeaf && !lastLeaf.startsWith("127.")) found.add(lastLeaf);
+    else if (trimmed.startsWith("/32 host LOCAL") && lastLeaf && !lastLeaf.startsWith("127."))
+      found.add(lastLeaf);
   }
   return [...found];
 }
@@ -21,7 +22,7 @@ export function parseIfInet6(text: string): string[] {
   for (const line of text.split("\n")) {
     const [hex, , , scope] = line.trim().split(/\s+/);
     // Scope 00 is global (unique-local fd00::/8 included); 20 link, 10 host (loopback).
-    if (!hex || hex.length !== 32 || scope !== "00") continue;
+    if (hex?.length !== 32 || scope !== "00") continue;
     const groups: string[] = [];
     for (let i = 0; i < 32; i += 4) groups.push(hex.slice(i, i + 4));
     found.push(compressIpv6(groups.map((g) => Number.parseInt(g, 16))));

@@ -27,7 +27,9 @@ function json(res: http.ServerResponse, status: number, body: unknown): void {
 }
 
 /** /metrics, /healthz, /readyz and /events (NDJSON of live transitions while the client stays connected). */
-export async function startAgentHttp(opts: AgentHttpOptions): Promise<{ port: number; close(): Promise<void> }> {
+export async function startAgentHttp(
+  opts: AgentHttpOptions,
+): Promise<{ port: number; close(): Promise<void> }> {
   const server = http.createServer((req, res) => {
     const url = new URL(req.url ?? "/", "http://agent");
     if (req.method !== "GET") return json(res, 405, { error: `method ${req.method} not allowed` });
@@ -55,7 +57,9 @@ export async function startAgentHttp(opts: AgentHttpOptions): Promise<{ port: nu
         return;
       }
       default:
-        return json(res, 404, { error: `no route ${url.pathname}; try /metrics, /healthz, /readyz or /events` });
+        return json(res, 404, {
+          error: `no route ${url.pathname}; try /metrics, /healthz, /readyz or /events`,
+        });
     }
   });
   await new Promise<void>((resolve, reject) => {

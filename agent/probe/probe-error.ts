@@ -30,7 +30,10 @@ export function classifyBpftraceStderr(stderr: string, tracefs: string): ProbeEr
       .find((l) => l.includes("ERROR:") && !l.includes("RLIMIT_MEMLOCK"))
       ?.trim() ?? stderr.trim().split("\n").at(-1);
   if (/^ERROR: \S+ not found$/m.test(stderr))
-    return new ProbeError(ProbeErrorCode.BPFTRACE_MISSING, `${firstError}: install bpftrace or pass --bpftrace PATH`);
+    return new ProbeError(
+      ProbeErrorCode.BPFTRACE_MISSING,
+      `${firstError}: install bpftrace or pass --bpftrace PATH`,
+    );
   if (stderr.includes("only supports running as the root user"))
     return new ProbeError(ProbeErrorCode.NOT_ROOT, "bpftrace must run as root (uid 0): run tcpstate as root");
   // Without CAP_SYS_ADMIN bpftrace cannot read kernel BTF, so the struct casts fail to resolve.

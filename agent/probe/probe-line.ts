@@ -86,7 +86,8 @@ function parseCount(line: string): ProbeLine {
 /** `T <netns> <cgroup> <old> <new> <4|6> <saddr> <sport> <daddr> <dport>` from events.bt. */
 function parseEvent(line: string): ProbeLine {
   const parts = line.split(" ");
-  if (parts.length !== 10) return malformed(line, `expected 10 fields in an event line, found ${parts.length}`);
+  if (parts.length !== 10)
+    return malformed(line, `expected 10 fields in an event line, found ${parts.length}`);
   const nums = [1, 2, 3, 4, 5, 7, 9].map((i) => {
     const text = parts[i] as string;
     const v = readUint(text, 0, cursor);
@@ -124,12 +125,13 @@ export function parseProbeLine(line: string): ProbeLine {
       return line === "R" ? READY : malformed(line, "unexpected text after the ready marker");
     case 65 /* A */:
       return line.startsWith("Attaching ") ? IGNORED : malformed(line, "unknown line");
-    case 76 /* L */: {
-      // Text mode reports perf ring overflows on stdout: "Lost 123 events".
-      if (!line.startsWith("Lost ")) return malformed(line, "unknown line");
-      const events = readUint(line, 5, cursor);
-      return events < 0 ? malformed(line, "expected a number of lost events") : { type: "lost", events };
-    }
+    case 76 /* L */:
+      {
+        // Text mode reports perf ring overflows on stdout: "Lost 123 events".
+        if (!line.startsWith("Lost ")) return malformed(line, "unknown line");
+        const events = readUint(line, 5, cursor);
+        return events < 0 ? malformed(line, "expected a number of lost events") : { type: "lost", events };
+      }
     default:
       return malformed(line, "unknown line");
   }

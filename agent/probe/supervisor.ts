@@ -126,11 +126,7 @@ export class BpftraceSupervisor {
     })();
   }
 
-  private onExit(
-    code: number | undefined,
-    signal: string | undefined,
-    stderr: string,
-  ): void {
+  private onExit(code: number | undefined, signal: string | undefined, stderr: string): void {
     const wasReady = this.ready;
     this.child = undefined;
     this.ready = false;
@@ -144,11 +140,20 @@ export class BpftraceSupervisor {
     this.restarts++;
     this.lastError = error;
     // A process that ran for a while earns a fresh backoff; one that keeps dying backs off further.
-    if (wasReady && Date.now() - this.startedAt >= this.backoff.stableMs) this.nextBackoffMs = this.backoff.initialMs;
+    if (wasReady && Date.now() - this.startedAt >= this.backoff.stableMs)
+      this.nextBackoffMs = this.backoff.initialMs;
     const delay = this.nextBackoffMs;
     this.nextBackoffMs = Math.min(this.nextBackoffMs * 2, this.backoff.maxMs);
     this.opts.logger.error(
-      { probe: this.opts.name, code, signal, wasReady, err: error.message, errorCode: error.code, restartInMs: delay },
+      {
+        probe: this.opts.name,
+        code,
+        signal,
+        wasReady,
+        err: error.message,
+        errorCode: error.code,
+        restartInMs: delay,
+      },
       "bpftrace exited; restarting",
     );
     this.listener.exit({ code, signal, wasReady, error, expected: false });

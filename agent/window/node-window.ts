@@ -99,7 +99,8 @@ export class NodeWindow {
       e.window = zeroCounters();
       e.windowTransitions = 0;
     }
-    for (const pod of ctx.knownPods) if (!grouped.has(ownerKey(pod))) group(pod, null, zeroCounters(), zeroCounters());
+    for (const pod of ctx.knownPods)
+      if (!grouped.has(ownerKey(pod))) group(pod, null, zeroCounters(), zeroCounters());
 
     const summary: NodeSummary = {
       schema: SUMMARY_SCHEMA,

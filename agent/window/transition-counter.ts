@@ -42,7 +42,10 @@ export class TransitionCounter implements ProbeListener {
         // Logged once per reason with the line, then only counted.
         if (!this.loggedMalformed.has(line.reason) && this.loggedMalformed.size < 100) {
           this.loggedMalformed.add(line.reason);
-          this.logger.warn({ line: line.line, reason: line.reason }, "unparsable bpftrace line (counted in parse_errors)");
+          this.logger.warn(
+            { line: line.line, reason: line.reason },
+            "unparsable bpftrace line (counted in parse_errors)",
+          );
         }
         return;
       case "ready":
@@ -50,10 +53,8 @@ export class TransitionCounter implements ProbeListener {
       case "event":
       case "ignored":
         return;
-      default: {
-        const never: never = line;
-        return never;
-      }
+      default:
+        line satisfies never;
     }
   }
 

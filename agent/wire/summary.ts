@@ -16,7 +16,15 @@ export const CountersSchema = z.object(
   >,
 );
 
-export const WorkloadKindSchema = z.enum(["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob", "ReplicaSet", "Other"]);
+export const WorkloadKindSchema = z.enum([
+  "Deployment",
+  "StatefulSet",
+  "DaemonSet",
+  "Job",
+  "CronJob",
+  "ReplicaSet",
+  "Other",
+]);
 
 export const WorkloadSchema = z.object({ kind: WorkloadKindSchema, name: z.string().min(1) });
 

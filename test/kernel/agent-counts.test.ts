@@ -44,7 +44,10 @@ async function settle(agent: AgentProcess, windows = 4): Promise<NodeSummary> {
 
 function bpftracePids(): number[] {
   try {
-    return execFileSync("pgrep", ["-x", "bpftrace"], { encoding: "utf8" }).split("\n").filter(Boolean).map(Number);
+    return execFileSync("pgrep", ["-x", "bpftrace"], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
   } catch {
     return [];
   }
@@ -72,7 +75,16 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
     dir = await mkdtemp(path.join(tmpdir(), "tcpstate-kernel-"));
     kubeconfig = await api.writeKubeconfig(dir);
     const owner = { kind: "ReplicaSet", name: "client-7d9f8b6c5" };
-    api.addPod(makePod({ namespace: "shop", name: "a", node: NODE, ips: [a.ipv4, a.ipv6], owner, labels: { "pod-template-hash": "7d9f8b6c5" } }));
+    api.addPod(
+      makePod({
+        namespace: "shop",
+        name: "a",
+        node: NODE,
+        ips: [a.ipv4, a.ipv6],
+        owner,
+        labels: { "pod-template-hash": "7d9f8b6c5" },
+      }),
+    );
     api.addPod(makePod({ namespace: "shop", name: "b", node: NODE, ips: [b.ipv4, b.ipv6] }));
     api.addPod(makePod({ namespace: "shop", name: "c", node: NODE, ips: [c.ipv4, c.ipv6] }));
     // Same IPs on another node: must never be picked for this node's netns.
@@ -95,7 +107,11 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
   it("labels pods with their workload and reports an idle pod with zeros", async () => {
     const s = await settle(agent, 2);
     const podA = entryOf(s, "a")?.owner;
-    expect(podA).toMatchObject({ kind: "pod", namespace: "shop", workload: { kind: "Deployment", name: "client" } });
+    expect(podA).toMatchObject({
+      kind: "pod",
+      namespace: "shop",
+      workload: { kind: "Deployment", name: "client" },
+    });
     expect(entryOf(s, "c")).toMatchObject({ owner: { kind: "pod", namespace: "shop" }, total: ZERO });
     expect(entryOf(s, "elsewhere")).toBeUndefined();
   });
@@ -121,7 +137,9 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
       });
       expect(totals(after, "c")).toEqual(ZERO);
       // Nothing of A or B lands on an unlabelled netns or the host.
-      const stray = after.pods.filter((p) => p.owner.kind !== "pod" && p.netns.some((i) => i === a.netnsInode || i === b.netnsInode));
+      const stray = after.pods.filter(
+        (p) => p.owner.kind !== "pod" && p.netns.some((i) => i === a.netnsInode || i === b.netnsInode),
+      );
       expect(stray).toEqual([]);
     });
   }
@@ -134,7 +152,13 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
     expect(reset.ok).toBe(10);
     const after = await settle(agent);
     const da = diff(totals(after, "a"), totals(before, "a"));
-    expect(da).toMatchObject({ active_opens: 20, failed_connects: 10, established: 10, resets: 10, closes: 10 });
+    expect(da).toMatchObject({
+      active_opens: 20,
+      failed_connects: 10,
+      established: 10,
+      resets: 10,
+      closes: 10,
+    });
     const db = diff(totals(after, "b"), totals(before, "b"));
     expect(db).toMatchObject({ passive_opens: 10, resets: 10 });
   });
@@ -150,7 +174,9 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
     api.addPod(makePod({ namespace: "shop", name: "d", node: NODE, ips: [d.ipv4, d.ipv6] }));
     const labelled = await agent.waitForSummary((s) => entryOf(s, "d")?.owner.kind === "pod", 10_000);
     expect(totals(labelled, "d").active_opens).toBe(N);
-    expect(labelled.pods.filter((p) => p.owner.kind === "netns" && p.netns.includes(d.netnsInode))).toEqual([]);
+    expect(labelled.pods.filter((p) => p.owner.kind === "netns" && p.netns.includes(d.netnsInode))).toEqual(
+      [],
+    );
   });
 
   it("survives 410 Gone mid-watch: relists, loses no count", async () => {
@@ -180,7 +206,9 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
 
   it("restarts a SIGKILLed bpftrace: marks the window incomplete, never double counts, counts exactly after", async () => {
     const before = await settle(agent, 1);
-    const [victim] = execFileSync("pgrep", ["-P", String(agent.child.pid), "-x", "bpftrace"], { encoding: "utf8" })
+    const [victim] = execFileSync("pgrep", ["-P", String(agent.child.pid), "-x", "bpftrace"], {
+      encoding: "utf8",
+    })
       .split("\n")
       .filter(Boolean)
       .map(Number);
@@ -190,19 +218,32 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
     process.kill(victim as number, "SIGKILL");
     const churned = await churn;
     expect(churned.connections).toBeGreaterThan(0);
-    const restarted = await agent.waitForSummary((s) => s.health.bpftraceRestarts >= 1 && s.health.bpftraceUp, 20_000);
-    expect(agent.summaries.some((s) => !s.complete && s.incompleteReasons.some((r) => r.includes("bpftrace exited")))).toBe(true);
+    const restarted = await agent.waitForSummary(
+      (s) => s.health.bpftraceRestarts >= 1 && s.health.bpftraceUp,
+      20_000,
+    );
+    expect(
+      agent.summaries.some(
+        (s) => !s.complete && s.incompleteReasons.some((r) => r.includes("bpftrace exited")),
+      ),
+    ).toBe(true);
     // Running totals never go backwards, and what was counted is never more than what happened.
     const seen = agent.summaries.filter((s) => s.seq >= before.seq).map((s) => totals(s, "a").active_opens);
     for (let i = 1; i < seen.length; i++) expect(seen[i]).toBeGreaterThanOrEqual(seen[i - 1] as number);
-    expect(totals(restarted, "a").active_opens - totals(before, "a").active_opens).toBeLessThanOrEqual(churned.connections);
+    expect(totals(restarted, "a").active_opens - totals(before, "a").active_opens).toBeLessThanOrEqual(
+      churned.connections,
+    );
     expect((await agent.get("/metrics")).text).toMatch(/^tcpstate_agent_bpftrace_restarts_total [1-9]/m);
     // After the restart: exact again.
     await waitReady(agent);
     const mid = await settle(agent, 1);
     await runClient(a, { host: b.ipv4, port: PORT, count: N, mode: "close-first" });
     const after = await settle(agent);
-    expect(diff(totals(after, "a"), totals(mid, "a"))).toMatchObject({ active_opens: N, closes: N, time_wait_entries: N });
+    expect(diff(totals(after, "a"), totals(mid, "a"))).toMatchObject({
+      active_opens: N,
+      closes: N,
+      time_wait_entries: N,
+    });
     expect(after.complete).toBe(true);
   });
 });
@@ -221,7 +262,14 @@ describe("agent: kube API absent at start-up", () => {
       api.addPod(makePod({ namespace: "web", name: "b", node: NODE, ips: [b.ipv4] }));
       api.setDown(true);
       server = await startServer(b, "0.0.0.0", PORT);
-      agent = await startAgent(["--node-name", NODE, "--kubeconfig", await api.writeKubeconfig(dir), "--interval", "1s"]);
+      agent = await startAgent([
+        "--node-name",
+        NODE,
+        "--kubeconfig",
+        await api.writeKubeconfig(dir),
+        "--interval",
+        "1s",
+      ]);
       await agent.waitForSummary((s) => s.health.bpftraceUp, 15_000);
       expect((await agent.get("/readyz")).status).toBe(503);
       await runClient(a, { host: b.ipv4, port: PORT, count: N, mode: "close-first" });

@@ -44,7 +44,9 @@ export async function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): P
       logs.push(entry);
       if (typeof entry.port === "number" && String(entry.msg).startsWith("serving")) resolve(entry.port);
     });
-    child.once("exit", (code) => reject(new Error(`agent exited (${code}) before serving: ${JSON.stringify(logs)}`)));
+    child.once("exit", (code) =>
+      reject(new Error(`agent exited (${code}) before serving: ${JSON.stringify(logs)}`)),
+    );
   });
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const metricsPort = await portKnown;
@@ -57,7 +59,11 @@ export async function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): P
       return new Promise((resolve, reject) => {
         const timer = setTimeout(() => {
           waiters.delete(check);
-          reject(new Error(`no matching summary within ${timeoutMs} ms; last: ${JSON.stringify(summaries.at(-1))}`));
+          reject(
+            new Error(
+              `no matching summary within ${timeoutMs} ms; last: ${JSON.stringify(summaries.at(-1))}`,
+            ),
+          );
         }, timeoutMs);
         const check = (s: NodeSummary) => {
           if (!pred(s)) return;

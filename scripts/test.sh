@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# The README's test line (and CI's): installs what the tests need, builds, lints, typechecks, runs every test.
+cd "$(dirname "$0")/.."
+source scripts/prerequisites.sh
+require_root
+require_node
+apt_install bpftrace bpftrace
+apt_install ip iproute2
+apt_install ss iproute2
+require_tracefs
+require_btf
+require_node_modules
+npm run --silent build
+npx biome check .
+npx tsc -p tsconfig.test.json
+mkdir -p test-artifacts
+status=0
+npx vitest run --reporter=default --reporter=json --outputFile.json=test-artifacts/vitest.json "$@" || status=$?
+# One plain closing line any CI can read.
+node -e '
+  const r = require("./test-artifacts/vitest.json");
+  console.log(`${r.numPassedTests} passed, ${r.numFailedTests} failed, ${r.numPendingTests + r.numTodoTests} skipped`);
+' || true
+exit "$status"
