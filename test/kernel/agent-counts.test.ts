@@ -42,14 +42,24 @@ async function settle(agent: AgentProcess, windows = 4): Promise<NodeSummary> {
   return agent.waitForSummary(() => agent.summaries.length >= target, windows * 3000 + 10_000);
 }
 
-function bpftracePids(): number[] {
+/** The bpftrace processes the agent runs (its children). */
+function childBpftrace(agent: AgentProcess): number[] {
   try {
-    return execFileSync("pgrep", ["-x", "bpftrace"], { encoding: "utf8" })
+    return execFileSync("pgrep", ["-P", String(agent.child.pid), "-x", "bpftrace"], { encoding: "utf8" })
       .split("\n")
       .filter(Boolean)
       .map(Number);
   } catch {
-    return [];
+    return []; // pgrep exits 1 when there is none
+  }
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
@@ -95,13 +105,16 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
   });
 
   afterAll(async () => {
+    const children = agent ? childBpftrace(agent) : [];
     const code = await agent?.stop();
     await server?.stop().catch(() => undefined);
     await api?.stop();
     await net?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
     expect(code).toBe(0);
-    expect(bpftracePids()).toEqual([]);
+    // No orphan: the bpftrace processes the agent ran are gone with it.
+    expect(children.length).toBeGreaterThan(0);
+    expect(children.filter(isAlive)).toEqual([]);
   });
 
   it("labels pods with their workload and reports an idle pod with zeros", async () => {
@@ -195,6 +208,37 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
     expect(entryOf(after, "a")?.owner.kind).toBe("pod");
   });
 
+  it("streams live transitions with their pod on /events, only while a client listens", async () => {
+    expect(childBpftrace(agent)).toHaveLength(1);
+    const controller = new AbortController();
+    const res = await fetch(`http://127.0.0.1:${agent.metricsPort}/events`, { signal: controller.signal });
+    const reader = (res.body as ReadableStream<Uint8Array>).getReader();
+    const events: { owner: { name: string }; from: string; to: string; daddr: string; dport: number }[] = [];
+    const reading = (async () => {
+      let buf = "";
+      for (;;) {
+        const { value, done } = await reader.read().catch(() => ({ value: undefined, done: true }));
+        if (done) return;
+        buf += new TextDecoder().decode(value);
+        const lines = buf.split("\n");
+        buf = lines.pop() ?? "";
+        for (const l of lines) if (l) events.push(JSON.parse(l));
+      }
+    })();
+    // The stream's bpftrace attaches asynchronously: keep connecting until its events arrive.
+    const deadline = Date.now() + 15_000;
+    while (!events.some((e) => e.owner.name === "a" && e.to === "SYN_SENT") && Date.now() < deadline)
+      await runClient(a, { host: b.ipv4, port: PORT, count: 2, mode: "close-first" });
+    controller.abort();
+    await reading;
+    const fromA = events.filter((e) => e.owner.name === "a");
+    expect(
+      fromA.some((e) => e.from === "CLOSE" && e.to === "SYN_SENT" && e.daddr === b.ipv4 && e.dport === PORT),
+    ).toBe(true);
+    expect(events.some((e) => e.owner.name === "b" && e.from === "LISTEN" && e.to === "SYN_RECV")).toBe(true);
+    await expect.poll(() => childBpftrace(agent), { timeout: 10_000 }).toHaveLength(1);
+  });
+
   it("ends a deleted pod's series (summary and /metrics)", async () => {
     await settle(agent, 1);
     expect((await agent.get("/metrics")).text).toContain('pod="c"');
@@ -206,12 +250,7 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
 
   it("restarts a SIGKILLed bpftrace: marks the window incomplete, never double counts, counts exactly after", async () => {
     const before = await settle(agent, 1);
-    const [victim] = execFileSync("pgrep", ["-P", String(agent.child.pid), "-x", "bpftrace"], {
-      encoding: "utf8",
-    })
-      .split("\n")
-      .filter(Boolean)
-      .map(Number);
+    const [victim] = childBpftrace(agent);
     expect(victim).toBeGreaterThan(0);
     const churn = runChurn(a, { host: b.ipv4, port: PORT, seconds: 3, concurrency: 4 });
     await new Promise((r) => setTimeout(r, 1000));
