@@ -7,9 +7,10 @@ export interface CgroupPodRef {
 }
 
 // systemd driver: kubepods-besteffort-pod<uid with _>.slice/cri-containerd-<id>.scope (crio-, docker- too);
-// cgroupfs driver: /kubepods/besteffort/pod<uid>/<id>.
+// cgroupfs driver: /kubepods/besteffort/pod<uid>/<id>; a kubelet cgroup root prefixes the slices
+// (kind: kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort-pod<uid>.slice).
 const POD_SEGMENT =
-  /^(?:kubepods(?:-[a-z]+)?-)?pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})(?:\.slice)?$/;
+  /^(?:[a-z0-9]+(?:-[a-z0-9]+)*-)?pod([0-9a-f]{8}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{4}[-_][0-9a-f]{12})(?:\.slice)?$/;
 const CONTAINER_SEGMENT = /^(?:(?:cri-containerd|crio|docker|cri-o)-)?([0-9a-f]{64})(?:\.scope)?$/;
 
 /** Pod UID and container id from one cgroup path, or null when it is no pod's. */

@@ -2,9 +2,8 @@ import { readdir, readlink, stat } from "node:fs/promises";
 
 /** `net:[4026531840]` (readlink of /proc/<pid>/ns/net) → 4026531840; null for anything else. */
 export function parseNetnsLink(link: string): number | null {
-  if (!link.startsWith("net:[") || !link.endsWith("]")) return null;
-  const n = Number(link.slice(5, -1));
-  return Number.isSafeInteger(n) ? n : null;
+  const m = /^net:\[(\d+)\]$/.exec(link);
+  return m ? Number(m[1]) : null;
 }
 
 export interface NetnsScan {

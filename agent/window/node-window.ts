@@ -2,10 +2,9 @@ import { addCounters, addTransition, classifyTransition, zeroCounters } from "..
 import type { Counters, NodeHealth, NodeSummary, Owner, PodEntry } from "../wire/summary.js";
 import { SUMMARY_SCHEMA } from "../wire/summary.js";
 
-/** Counts of one network namespace: this window's and the running total since the agent started. */
+/** This window's counts of one network namespace. */
 interface NetnsCounts {
   window: Counters;
-  total: Counters;
   windowTransitions: number;
   /** The owner it resolved to when the last window closed. */
   owner: Owner | null;
@@ -26,6 +25,15 @@ export interface WindowContext {
   health: Omit<NodeHealth, "transitions" | "attributedTransitions" | "attributedShare">;
 }
 
+function totalOf(totals: Map<string, Counters>, key: string): Counters {
+  let total = totals.get(key);
+  if (!total) {
+    total = zeroCounters();
+    totals.set(key, total);
+  }
+  return total;
+}
+
 export function ownerKey(owner: Owner): string {
   return owner.kind === "pod" ? `pod/${owner.uid}` : `${owner.kind}/${owner.name}`;
 }
@@ -37,6 +45,8 @@ export function ownerKey(owner: Owner): string {
  */
 export class NodeWindow {
   private readonly byNetns = new Map<number, NetnsCounts>();
+  /** Running totals since the agent started, per owner: a pod keeps its total when its netns ends. */
+  private totals = new Map<string, Counters>();
   private windowStart: number;
   private seq = 0;
   private incomplete: string[] = [];
@@ -48,7 +58,7 @@ export class NodeWindow {
   private entry(inode: number): NetnsCounts {
     let e = this.byNetns.get(inode);
     if (!e) {
-      e = { window: zeroCounters(), total: zeroCounters(), windowTransitions: 0, owner: null };
+      e = { window: zeroCounters(), windowTransitions: 0, owner: null };
       this.byNetns.set(inode, e);
     }
     return e;
@@ -69,7 +79,7 @@ export class NodeWindow {
   /** Closes the window: resolves owners, folds the window into the totals and returns the node summary. */
   close(ctx: WindowContext): NodeSummary {
     const grouped = new Map<string, PodEntry>();
-    const group = (owner: Owner, inode: number | null, window: Counters, total: Counters) => {
+    const group = (owner: Owner, inode: number | null, window: Counters) => {
       const key = ownerKey(owner);
       let out = grouped.get(key);
       if (!out) {
@@ -78,8 +88,8 @@ export class NodeWindow {
       }
       if (inode !== null && !out.netns.includes(inode)) out.netns.push(inode);
       addCounters(out.window, window);
-      addCounters(out.total, total);
     };
+    const totals = this.totals;
     let transitions = 0;
     let attributed = 0;
     for (const inode of ctx.alwaysReport) this.entry(inode);
@@ -88,19 +98,33 @@ export class NodeWindow {
       const resolved = ctx.ownerOf(inode);
       // Late counts of a pod whose netns is gone still belong to that pod.
       const owner = resolved.kind === "netns" && e.owner && !alive ? e.owner : resolved;
-      // A netns that changes hands (pod deleted, inode reused) starts a new running total.
-      if (e.owner?.kind === "pod" && ownerKey(e.owner) !== ownerKey(owner)) e.total = zeroCounters();
+      const key = ownerKey(owner);
+      // A netns labelled at last brings the total it counted while unknown to its pod. (A netns that leaves
+      // a pod, its inode reused, starts afresh: the pod keeps what it counted.)
+      if (e.owner?.kind === "netns" && ownerKey(e.owner) !== key) {
+        const before = totals.get(ownerKey(e.owner));
+        if (before) {
+          totals.delete(ownerKey(e.owner));
+          addCounters(totalOf(totals, key), before);
+        }
+      }
       e.owner = owner;
-      addCounters(e.total, e.window);
+      addCounters(totalOf(totals, key), e.window);
       transitions += e.windowTransitions;
       if (owner.kind === "pod") attributed += e.windowTransitions;
-      if (alive || e.windowTransitions > 0) group(owner, inode, e.window, e.total);
+      if (alive || e.windowTransitions > 0) group(owner, inode, e.window);
       if (!alive && e.windowTransitions === 0) this.byNetns.delete(inode);
       e.window = zeroCounters();
       e.windowTransitions = 0;
     }
-    for (const pod of ctx.knownPods)
-      if (!grouped.has(ownerKey(pod))) group(pod, null, zeroCounters(), zeroCounters());
+    for (const pod of ctx.knownPods) if (!grouped.has(ownerKey(pod))) group(pod, null, zeroCounters());
+    // Totals live as long as their owner is reported: a deleted pod's series ends with it.
+    this.totals = new Map();
+    for (const [key, entry] of grouped) {
+      const total = totals.get(key) ?? zeroCounters();
+      entry.total = { ...total };
+      this.totals.set(key, total);
+    }
 
     const summary: NodeSummary = {
       schema: SUMMARY_SCHEMA,

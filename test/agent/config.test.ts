@@ -44,9 +44,12 @@ describe("parseListenAddress", () => {
     expect(parseListenAddress("localhost:8080")).toEqual({ host: "localhost", port: 8080 });
   });
 
-  it.each(["9464", "::1:9464", "[::1]", "127.0.0.1:", ":65536", ":123456", "host:port", ""])("rejects %j", (text) => {
-    expect(parseListenAddress(text)).toBeNull();
-  });
+  it.each(["9464", "::1:9464", "[::1]", "127.0.0.1:", ":65536", ":123456", "host:port", ""])(
+    "rejects %j",
+    (text) => {
+      expect(parseListenAddress(text)).toBeNull();
+    },
+  );
 
   it("accepts the highest port", () => {
     expect(parseListenAddress(":65535")).toEqual({ host: "", port: 65535 });

@@ -4,7 +4,11 @@ import { describe, expect, it } from "vitest";
 import { parseKubepodsPath, parseProcCgroup } from "../../../agent/attribution/cgroup-path.js";
 import { parseNetnsLink } from "../../../agent/attribution/netns-scan.js";
 import { boundedLabels, podMetaOf, workloadOf } from "../../../agent/attribution/pod-meta.js";
-import { compressIpv6, parseFibTrieLocalAddresses, parseIfInet6 } from "../../../agent/attribution/proc-net.js";
+import {
+  compressIpv6,
+  parseFibTrieLocalAddresses,
+  parseIfInet6,
+} from "../../../agent/attribution/proc-net.js";
 
 /* Fixtures under test/fixtures/proc are verbatim copies of this machine's files (test/fixtures/proc/capture.sh). */
 const proc = (name: string) => readFileSync(new URL(`../../fixtures/proc/${name}`, import.meta.url), "utf8");
@@ -48,7 +52,9 @@ describe("parseKubepodsPath: pod UID and container id from a kubepods cgroup pat
 
   it("reads a pod-level cgroup without a container", () => {
     expect(
-      parseKubepodsPath(`/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_SYSTEMD}.slice`),
+      parseKubepodsPath(
+        `/kubepods.slice/kubepods-burstable.slice/kubepods-burstable-pod${UID_SYSTEMD}.slice`,
+      ),
     ).toEqual({ podUid: UID, containerId: null });
   });
 
@@ -72,10 +78,7 @@ describe("parseKubepodsPath: pod UID and container id from a kubepods cgroup pat
     expect(parseKubepodsPath(path)).toBeNull();
   });
 
-  // SOURCE BUG (agent/attribution/cgroup-path.ts, POD_SEGMENT): kubelet run with a cgroup root under the
-  // systemd driver names its slices kubelet-kubepods-…-pod<uid>.slice. That is the layout of every kind
-  // cluster on cgroup v2 (/kubelet.slice/kubelet-kubepods.slice/…), and POD_SEGMENT only allows the
-  // `kubepods[-qos]-` prefix, so these pods are not found by cgroup (null). This test fails until it is fixed.
+  // kind clusters on cgroup v2 run kubelet with a cgroup root: /kubelet.slice/kubelet-kubepods.slice/….
   it("reads a kind node's path (kubelet cgroup root, systemd driver)", () => {
     const path = `/kubelet.slice/kubelet-kubepods.slice/kubelet-kubepods-besteffort.slice/kubelet-kubepods-besteffort-pod${UID_SYSTEMD}.slice/cri-containerd-${CID}.scope`;
     expect(parseKubepodsPath(path)).toEqual({ podUid: UID, containerId: CID });
@@ -111,7 +114,11 @@ describe("parseProcCgroup: the pod of a process from /proc/<pid>/cgroup", () => 
 
   it("prefers the cgroup v2 line over v1 lines", () => {
     const other = "99999999-8888-4777-8666-555555555555";
-    const text = [`4:memory:/kubepods/pod${other}/${"b".repeat(64)}`, `0::/kubepods/pod${UID}/${CID}`, ""].join("\n");
+    const text = [
+      `4:memory:/kubepods/pod${other}/${"b".repeat(64)}`,
+      `0::/kubepods/pod${UID}/${CID}`,
+      "",
+    ].join("\n");
     expect(parseProcCgroup(text)?.podUid).toBe(UID);
   });
 
@@ -131,7 +138,10 @@ describe("parseFibTrieLocalAddresses: a netns's IPv4 addresses from /proc/<pid>/
   });
 
   it("finds every address of a pod-like netns and skips loopback, network and broadcast entries", () => {
-    expect(parseFibTrieLocalAddresses(proc("pod-fib_trie.txt")).sort()).toEqual(["10.244.1.23", "172.16.5.9"]);
+    expect(parseFibTrieLocalAddresses(proc("pod-fib_trie.txt")).sort()).toEqual([
+      "10.244.1.23",
+      "172.16.5.9",
+    ]);
   });
 });
 
@@ -159,14 +169,20 @@ describe("compressIpv6: RFC 5952 text form", () => {
     [[0x2001, 0xdb8, 0, 0, 1, 0, 0, 1], "2001:db8::1:0:0:1"], // of equal runs, the first
     [[0x2001, 0, 0, 1, 0, 0, 0, 1], "2001:0:0:1::1"], // the longest run
     [[0xfd00, 0x0010, 0x0244, 0x0001, 0, 0, 0, 0x0017], "fd00:10:244:1::17"], // no leading zeros
-    [[0x2001, 0xdb8, 0xabcd, 0xef01, 0x2345, 0x6789, 0xabcd, 0xef01], "2001:db8:abcd:ef01:2345:6789:abcd:ef01"],
+    [
+      [0x2001, 0xdb8, 0xabcd, 0xef01, 0x2345, 0x6789, 0xabcd, 0xef01],
+      "2001:db8:abcd:ef01:2345:6789:abcd:ef01",
+    ],
   ])("writes %j as %s", (groups, text) => {
     expect(compressIpv6(groups)).toBe(text);
   });
 });
 
 describe("pod metadata", () => {
-  const podWith = (owner: { kind: string; name: string } | null, labels: Record<string, string> = {}): V1Pod => ({
+  const podWith = (
+    owner: { kind: string; name: string } | null,
+    labels: Record<string, string> = {},
+  ): V1Pod => ({
     metadata: {
       namespace: "shop",
       name: "p",
@@ -180,7 +196,9 @@ describe("pod metadata", () => {
 
   it("names the Deployment of a ReplicaSet pod: the ReplicaSet's name minus the pod-template-hash", () => {
     expect(
-      workloadOf(podWith({ kind: "ReplicaSet", name: "web-frontend-7d9f8b6c5" }, { "pod-template-hash": "7d9f8b6c5" })),
+      workloadOf(
+        podWith({ kind: "ReplicaSet", name: "web-frontend-7d9f8b6c5" }, { "pod-template-hash": "7d9f8b6c5" }),
+      ),
     ).toEqual({ kind: "Deployment", name: "web-frontend" });
   });
 
@@ -189,14 +207,19 @@ describe("pod metadata", () => {
       kind: "ReplicaSet",
       name: "legacy-rs",
     });
-    expect(workloadOf(podWith({ kind: "ReplicaSet", name: "web-abc" }, { "pod-template-hash": "xyz" }))).toEqual({
+    expect(
+      workloadOf(podWith({ kind: "ReplicaSet", name: "web-abc" }, { "pod-template-hash": "xyz" })),
+    ).toEqual({
       kind: "ReplicaSet",
       name: "web-abc",
     });
   });
 
   it("names StatefulSets and DaemonSets as they are", () => {
-    expect(workloadOf(podWith({ kind: "StatefulSet", name: "db" }))).toEqual({ kind: "StatefulSet", name: "db" });
+    expect(workloadOf(podWith({ kind: "StatefulSet", name: "db" }))).toEqual({
+      kind: "StatefulSet",
+      name: "db",
+    });
     expect(workloadOf(podWith({ kind: "DaemonSet", name: "tcpstate-agent" }))).toEqual({
       kind: "DaemonSet",
       name: "tcpstate-agent",
@@ -204,7 +227,10 @@ describe("pod metadata", () => {
   });
 
   it("names a Job as a Job", () => {
-    expect(workloadOf(podWith({ kind: "Job", name: "db-migrate" }))).toEqual({ kind: "Job", name: "db-migrate" });
+    expect(workloadOf(podWith({ kind: "Job", name: "db-migrate" }))).toEqual({
+      kind: "Job",
+      name: "db-migrate",
+    });
   });
 
   it("names the CronJob of a Job it made (<cronjob>-<minutes since the epoch>)", () => {
@@ -215,7 +241,10 @@ describe("pod metadata", () => {
   });
 
   it("names other controllers with their kind", () => {
-    expect(workloadOf(podWith({ kind: "Rollout", name: "canary" }))).toEqual({ kind: "Other", name: "Rollout/canary" });
+    expect(workloadOf(podWith({ kind: "Rollout", name: "canary" }))).toEqual({
+      kind: "Other",
+      name: "Rollout/canary",
+    });
   });
 
   it("gives a bare pod no workload", () => {
@@ -249,7 +278,9 @@ describe("pod metadata", () => {
         name: "web-7d9f8b6c5-x2x4q",
         uid: UID,
         labels: { app: "web", "pod-template-hash": "7d9f8b6c5", tier: "front" },
-        ownerReferences: [{ apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-7d9f8b6c5", uid: "rs", controller: true }],
+        ownerReferences: [
+          { apiVersion: "apps/v1", kind: "ReplicaSet", name: "web-7d9f8b6c5", uid: "rs", controller: true },
+        ],
       },
       spec: { containers: [], hostNetwork: false },
       status: { podIP: "10.244.1.23", podIPs: [{ ip: "10.244.1.23" }, { ip: "fd00:10:244:1::17" }] },

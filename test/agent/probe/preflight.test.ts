@@ -44,7 +44,8 @@ describe("parseEffectiveCapabilities", () => {
   });
 
   it("reads the effective set, not the permitted or bounding one", () => {
-    const status = "CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000200000\nCapBnd:\t000001ffffffffff\n";
+    const status =
+      "CapInh:\t0000000000000000\nCapPrm:\t000001ffffffffff\nCapEff:\t0000000000200000\nCapBnd:\t000001ffffffffff\n";
     expect(parseEffectiveCapabilities(status)).toBe(CAP_SYS_ADMIN);
   });
 

@@ -30,7 +30,9 @@ describe("classifyBpftraceStderr on real bpftrace 0.17 failures", () => {
     const text = stderr("no-tracefs");
     const err = classifyBpftraceStderr(text, "/host/sys/kernel/tracing");
     expect(err.code).toBe(ProbeErrorCode.TRACEPOINT_MISSING);
-    expect(err.message).toContain("transitions.bt:18-20: ERROR: tracepoint not found: sock:inet_sock_set_state");
+    expect(err.message).toContain(
+      "transitions.bt:18-20: ERROR: tracepoint not found: sock:inet_sock_set_state",
+    );
     expect(err.message).toContain("mount -t tracefs nodev /host/sys/kernel/tracing");
     expect(err.message).not.toContain("RLIMIT_MEMLOCK");
   });

@@ -8,7 +8,8 @@ import { type ProbeLine, parseProbeLine } from "../../../agent/probe/probe-line.
  * connections in a fresh network namespace whose inode is in capture.json; other processes on the machine
  * made traffic of their own in other namespaces, which is kept (it is what real output looks like).
  */
-const fixture = (name: string) => readFileSync(new URL(`../../fixtures/bpftrace/${name}`, import.meta.url), "utf8");
+const fixture = (name: string) =>
+  readFileSync(new URL(`../../fixtures/bpftrace/${name}`, import.meta.url), "utf8");
 const capture = JSON.parse(fixture("capture.json")) as { netns: number };
 const transitionsOutput = fixture("transitions-0.17.txt");
 const eventsOutput = fixture("events-0.17.txt");
@@ -78,7 +79,8 @@ function expectedTrafficTransitions(): Map<string, number> {
 
 function sumByTransition(rows: { oldState: number; newState: number; count: number }[]): Map<string, number> {
   const out = new Map<string, number>();
-  for (const r of rows) out.set(`${r.oldState}→${r.newState}`, (out.get(`${r.oldState}→${r.newState}`) ?? 0) + r.count);
+  for (const r of rows)
+    out.set(`${r.oldState}→${r.newState}`, (out.get(`${r.oldState}→${r.newState}`) ?? 0) + r.count);
   return out;
 }
 
@@ -286,7 +288,9 @@ describe("parseProbeLine on malformed lines", () => {
   });
 
   it("says which part of a truncated map key is wrong", () => {
-    expect(parseProbeLine("@c0[4026532177, 1, 4")).toMatchObject({ reason: expect.stringContaining("field 3") });
+    expect(parseProbeLine("@c0[4026532177, 1, 4")).toMatchObject({
+      reason: expect.stringContaining("field 3"),
+    });
   });
 
   it("says how many fields a wrong event line had", () => {

@@ -27,7 +27,8 @@ const {
 /** The counters a socket's sequence of states produces (each consecutive pair is one transition). */
 function countStates(...states: number[]): Counters {
   const c = zeroCounters();
-  for (let i = 1; i < states.length; i++) addTransition(c, classifyTransition(states[i - 1] as number, states[i] as number), 1);
+  for (let i = 1; i < states.length; i++)
+    addTransition(c, classifyTransition(states[i - 1] as number, states[i] as number), 1);
   return c;
 }
 
@@ -44,7 +45,9 @@ describe("the socket sequences DESIGN.md lists", () => {
   });
 
   it("counts an active close (ESTABLISHED→FIN_WAIT1→FIN_WAIT2→CLOSE) as a close entering TIME_WAIT", () => {
-    expect(countStates(ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE)).toEqual(only({ closes: 1, time_wait_entries: 1 }));
+    expect(countStates(ESTABLISHED, FIN_WAIT1, FIN_WAIT2, CLOSE)).toEqual(
+      only({ closes: 1, time_wait_entries: 1 }),
+    );
   });
 
   it("counts a passive close (ESTABLISHED→CLOSE_WAIT→LAST_ACK→CLOSE) as a close, not a reset or TIME_WAIT", () => {
@@ -68,7 +71,9 @@ describe("the socket sequences DESIGN.md lists", () => {
   });
 
   it("counts a simultaneous close ending in CLOSING→CLOSE as entering TIME_WAIT", () => {
-    expect(countStates(ESTABLISHED, FIN_WAIT1, CLOSING, CLOSE)).toEqual(only({ closes: 1, time_wait_entries: 1 }));
+    expect(countStates(ESTABLISHED, FIN_WAIT1, CLOSING, CLOSE)).toEqual(
+      only({ closes: 1, time_wait_entries: 1 }),
+    );
   });
 });
 
@@ -119,7 +124,9 @@ describe("classifyTransition", () => {
     for (let from = 1; from <= 12; from++) {
       const c = zeroCounters();
       addTransition(c, classifyTransition(from, CLOSE), 1);
-      expect(c.time_wait_entries, `state ${from} → CLOSE`).toBe(from === FIN_WAIT2 || from === CLOSING ? 1 : 0);
+      expect(c.time_wait_entries, `state ${from} → CLOSE`).toBe(
+        from === FIN_WAIT2 || from === CLOSING ? 1 : 0,
+      );
     }
   });
 
@@ -151,7 +158,15 @@ describe("classifyTransition", () => {
 
   it("names every counter DESIGN.md defines", () => {
     expect([...COUNTER_NAMES].sort()).toEqual(
-      ["active_opens", "passive_opens", "established", "failed_connects", "closes", "resets", "time_wait_entries"].sort(),
+      [
+        "active_opens",
+        "passive_opens",
+        "established",
+        "failed_connects",
+        "closes",
+        "resets",
+        "time_wait_entries",
+      ].sort(),
     );
   });
 });

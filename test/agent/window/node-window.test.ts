@@ -47,20 +47,35 @@ interface Ctx {
   alwaysReport?: number[];
 }
 
-function ctx({ now = 0, owners = {}, alive = [HOST_NETNS, NETNS_A, NETNS_B], knownPods = [], alwaysReport = [] }: Ctx): WindowContext {
+function ctx({
+  now = 0,
+  owners = {},
+  alive = [HOST_NETNS, NETNS_A, NETNS_B],
+  knownPods = [],
+  alwaysReport = [],
+}: Ctx): WindowContext {
   return {
     node: "node-1",
     bootId: "boot-1",
     now,
-    ownerOf: (inode) => (inode === HOST_NETNS ? { kind: "host", name: "host" } : (owners[inode] ?? netnsOwner(inode))),
+    ownerOf: (inode) =>
+      inode === HOST_NETNS ? { kind: "host", name: "host" } : (owners[inode] ?? netnsOwner(inode)),
     aliveNetns: new Set(alive),
     knownPods,
     alwaysReport,
-    health: { bpftraceUp: true, bpftraceRestarts: 0, kernelMissed: 0, lostEvents: 0, parseErrors: 0, podListSynced: true },
+    health: {
+      bpftraceUp: true,
+      bpftraceRestarts: 0,
+      kernelMissed: 0,
+      lostEvents: 0,
+      parseErrors: 0,
+      podListSynced: true,
+    },
   };
 }
 
-const entryOf = (summary: { pods: PodEntry[] }, owner: Owner) => summary.pods.find((p) => ownerKey(p.owner) === ownerKey(owner));
+const entryOf = (summary: { pods: PodEntry[] }, owner: Owner) =>
+  summary.pods.find((p) => ownerKey(p.owner) === ownerKey(owner));
 
 describe("NodeWindow: counts of a netns whose pod is not known yet", () => {
   it("reports them under a netns owner", () => {
@@ -81,7 +96,11 @@ describe("NodeWindow: counts of a netns whose pod is not known yet", () => {
     w.close(ctx({ now: 5000 }));
     clientConnections(w, NETNS_A, 2);
     const s = w.close(ctx({ now: 10_000, owners: { [NETNS_A]: WEB }, knownPods: [WEB] }));
-    expect(entryOf(s, WEB)).toMatchObject({ netns: [NETNS_A], window: clientCounters(2), total: clientCounters(5) });
+    expect(entryOf(s, WEB)).toMatchObject({
+      netns: [NETNS_A],
+      window: clientCounters(2),
+      total: clientCounters(5),
+    });
     // The netns owner's series is gone: its counts are now the pod's, not counted twice.
     expect(entryOf(s, netnsOwner(NETNS_A))).toBeUndefined();
     expect(s.pods.reduce((sum, p) => sum + p.total.active_opens, 0)).toBe(5);
@@ -144,7 +163,9 @@ describe("NodeWindow: windows and totals", () => {
     clientConnections(w, NETNS_A, 1);
     clientConnections(w, NETNS_B, 1);
     w.add(HOST_NETNS, LISTEN, SYN_RECV, 1);
-    const s = w.close(ctx({ now: 5000, owners: { [NETNS_A]: WEB }, knownPods: [WEB, API], alwaysReport: [HOST_NETNS] }));
+    const s = w.close(
+      ctx({ now: 5000, owners: { [NETNS_A]: WEB }, knownPods: [WEB, API], alwaysReport: [HOST_NETNS] }),
+    );
     expect(NodeSummarySchema.safeParse(s).success).toBe(true);
   });
 });
@@ -155,7 +176,10 @@ describe("NodeWindow: network namespaces that end", () => {
     clientConnections(w, NETNS_B, 1);
     w.close(ctx({ now: 5000 }));
     const s = w.close(ctx({ now: 10_000 }));
-    expect(entryOf(s, netnsOwner(NETNS_B))).toMatchObject({ window: zeroCounters(), total: clientCounters(1) });
+    expect(entryOf(s, netnsOwner(NETNS_B))).toMatchObject({
+      window: zeroCounters(),
+      total: clientCounters(1),
+    });
   });
 
   it("drops an entry whose netns is gone and that counted nothing (its series ends)", () => {
@@ -194,12 +218,7 @@ describe("NodeWindow: network namespaces that end", () => {
     expect(entryOf(s, WEB)).toBeUndefined();
   });
 
-  // SOURCE BUG (agent/window/node-window.ts, close(): `if (!alive && e.windowTransitions === 0)
-  // this.byNetns.delete(inode)` together with the knownPods loop that adds `total: zeroCounters()`).
-  // A pod that is still listed after its netns has ended (a completed Job pod, a pod whose sandbox was
-  // recreated, a Terminating pod) has its running total reset to 0 in the next window, although `total` is
-  // documented in agent/wire/summary.ts as "Transitions counted since the agent started". Consumers that take
-  // deltas of totals see a negative delta. This test fails until the pod's total is kept.
+  // A completed Job pod, a Terminating pod or a recreated sandbox is still listed after its netns ended.
   it("keeps a listed pod's running total after its netns has ended", () => {
     const w = new NodeWindow(0);
     clientConnections(w, NETNS_A, 4);
@@ -220,7 +239,10 @@ describe("NodeWindow: completeness and attribution", () => {
     w.markIncomplete("kernel flushes 3..3 were not received");
     const bad = w.close(ctx({ now: 5000 }));
     expect(bad.complete).toBe(false);
-    expect(bad.incompleteReasons).toEqual(["kernel flushes 3..3 were not received", "bpftrace lost 12 output events"]);
+    expect(bad.incompleteReasons).toEqual([
+      "kernel flushes 3..3 were not received",
+      "bpftrace lost 12 output events",
+    ]);
     const good = w.close(ctx({ now: 10_000 }));
     expect(good.complete).toBe(true);
     expect(good.incompleteReasons).toEqual([]);
