@@ -48,3 +48,15 @@ require_node_modules() {
     npm ci --no-audit --no-fund >&2 || die "npm ci failed"
   fi
 }
+
+# What running the agent on this host needs (the start line and the test line alike).
+require_agent_host() {
+  require_root
+  require_node
+  apt_install bpftrace bpftrace
+  apt_install ip iproute2
+  apt_install ss iproute2
+  require_tracefs
+  require_btf
+  require_node_modules
+}

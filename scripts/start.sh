@@ -2,12 +2,6 @@
 # The README's main-job line: the agent on this host, standalone (no Kubernetes, no NATS needed).
 cd "$(dirname "$0")/.."
 source scripts/prerequisites.sh
-require_root
-require_node
-apt_install bpftrace bpftrace
-apt_install ip iproute2
-require_tracefs
-require_btf
-require_node_modules
+require_agent_host
 npm run --silent build >&2 || die "build failed"
 exec node dist/cli/main.js agent --standalone "$@"

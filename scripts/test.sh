@@ -2,14 +2,7 @@
 # The README's test line (and CI's): installs what the tests need, builds, lints, typechecks, runs every test.
 cd "$(dirname "$0")/.."
 source scripts/prerequisites.sh
-require_root
-require_node
-apt_install bpftrace bpftrace
-apt_install ip iproute2
-apt_install ss iproute2
-require_tracefs
-require_btf
-require_node_modules
+require_agent_host
 npm run --silent build
 npx biome check .
 npx tsc -p tsconfig.test.json

@@ -7,6 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { zeroCounters } from "../../agent/probe/transition.js";
 import type { Counters, NodeSummary } from "../../agent/wire/summary.js";
 import { type AgentProcess, entryOf, startAgent, waitReady } from "../support/agent-process.js";
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
@@ -16,15 +17,7 @@ import { runChurn, runClient, type ServerHandle, startServer } from "../support/
 const NODE = "test-node";
 const N = 40;
 const PORT = 8080;
-const ZERO: Counters = {
-  active_opens: 0,
-  passive_opens: 0,
-  established: 0,
-  failed_connects: 0,
-  closes: 0,
-  resets: 0,
-  time_wait_entries: 0,
-};
+const ZERO: Counters = zeroCounters();
 
 function totals(summary: NodeSummary, name: string): Counters {
   return entryOf(summary, name)?.total ?? ZERO;
