@@ -80,5 +80,4 @@ export const AgentConfigSchema = z
     return { ...c, nodeName };
   });
 
-export type AgentConfigInput = z.input<typeof AgentConfigSchema>;
 export type AgentConfig = z.output<typeof AgentConfigSchema>;

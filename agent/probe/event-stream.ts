@@ -62,14 +62,6 @@ export class EventStream {
     );
   }
 
-  get active(): boolean {
-    return this.subscribers.size > 0;
-  }
-
-  get ready(): boolean {
-    return this.supervisor.isReady;
-  }
-
   /** Starts the stream for `fn` (and bpftrace with the first subscriber); returns the unsubscribe function. */
   subscribe(fn: Subscriber): () => Promise<void> {
     this.subscribers.add(fn);

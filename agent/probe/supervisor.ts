@@ -72,14 +72,6 @@ export class BpftraceSupervisor {
     return this.ready;
   }
 
-  get isRunning(): boolean {
-    return this.child !== undefined;
-  }
-
-  get pid(): number | undefined {
-    return this.child?.pid;
-  }
-
   start(): void {
     this.stopping = false;
     if (this.child || this.restartTimer) return;

@@ -15,7 +15,6 @@ export const TcpState = {
 } as const;
 
 export type TcpStateName = keyof typeof TcpState;
-export type TcpStateNumber = (typeof TcpState)[TcpStateName];
 
 const namesByNumber: readonly (TcpStateName | undefined)[] = (() => {
   const names: (TcpStateName | undefined)[] = [];
