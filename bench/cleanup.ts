@@ -1,0 +1,69 @@
+// Undo actions run in reverse order on success, error and SIGINT, so no netns or process outlives the run.
+import type { ChildProcess } from "node:child_process";
+import { setTimeout as sleep } from "node:timers/promises";
+
+interface Action {
+  what: string;
+  run: () => Promise<void>;
+  /** Set once started: an undo already in flight is awaited, never started twice or skipped. */
+  done?: Promise<void>;
+}
+
+export class Cleanup {
+  private readonly actions: Action[] = [];
+
+  /** Registers an undo action; the returned function runs it now (once; later calls await the same run). */
+  add(what: string, run: () => Promise<void>): () => Promise<void> {
+    const action: Action = { what, run };
+    this.actions.push(action);
+    return () => this.execute(action);
+  }
+
+  private execute(action: Action): Promise<void> {
+    action.done ??= action
+      .run()
+      .catch((err: Error) => {
+        process.stderr.write(`cleanup: ${action.what}: ${err.message}\n`);
+      })
+      .finally(() => {
+        const i = this.actions.indexOf(action);
+        if (i >= 0) this.actions.splice(i, 1);
+      });
+    return action.done;
+  }
+
+  /** Runs every action, newest first, including waiting for those another caller already started. */
+  async runAll(): Promise<void> {
+    for (let action = this.actions.at(-1); action; action = this.actions.at(-1)) await this.execute(action);
+  }
+}
+
+export function exited(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
+  return new Promise((resolve) => child.once("exit", () => resolve()));
+}
+
+/** Sends `signal`, waits up to `graceMs`, then SIGKILLs; resolves once the child has exited. */
+export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
+  const done = exited(child);
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
+  await done;
+  clearTimeout(timer);
+}
+
+/** Kills a process that is not our child (the agent's bpftrace) if it is still running as `comm`. */
+export async function killIfStill(
+  pid: number,
+  comm: string,
+  commOf: (pid: number) => Promise<string | undefined>,
+) {
+  for (let i = 0; i < 50 && (await commOf(pid)) === comm; i++) {
+    try {
+      process.kill(pid, i < 25 ? "SIGINT" : "SIGKILL");
+    } catch {
+      return;
+    }
+    await sleep(100);
+  }
+}

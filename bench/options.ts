@@ -1,0 +1,41 @@
+import { parseArgs } from "node:util";
+
+/** A problem the user can fix (bad option, missing tool): reported without a stack trace. */
+export class BenchError extends Error {}
+
+export interface Options {
+  /** Seconds of traffic per run. */
+  seconds: number;
+  /** Client target rates, connections/s; 0 = as fast as the generator goes ("max"). */
+  rates: number[];
+}
+
+/** `--seconds 20 --rates max,10000`, or env BENCH_SECONDS / BENCH_RATES; argv wins. */
+export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
+  let values: { seconds?: string; rates?: string };
+  try {
+    ({ values } = parseArgs({
+      args: argv,
+      options: { seconds: { type: "string" }, rates: { type: "string" } },
+    }));
+  } catch (err) {
+    throw new BenchError(`${(err as Error).message}\nusage: agent-bench [--seconds N] [--rates max,10000]`);
+  }
+  const secondsText = values.seconds ?? env.BENCH_SECONDS ?? "20";
+  const seconds = Number(secondsText);
+  if (!Number.isInteger(seconds) || seconds < 1 || seconds > 3600)
+    throw new BenchError(`--seconds must be an integer from 1 to 3600, got "${secondsText}"`);
+  const rates = (values.rates ?? env.BENCH_RATES ?? "max,10000").split(",").map((text) => {
+    const t = text.trim();
+    if (t === "max") return 0;
+    const n = Number(t);
+    if (!Number.isInteger(n) || n < 1)
+      throw new BenchError(`--rates: expected "max" or a positive integer, got "${t}"`);
+    return n;
+  });
+  return { seconds, rates };
+}
+
+export function rateLabel(rate: number): string {
+  return rate === 0 ? "max" : String(rate);
+}
