@@ -1,0 +1,96 @@
+import { readFile } from "node:fs/promises";
+
+/** `TCP: inuse 2 orphan 0 tw 1 alloc 3 mem 1` of /proc/<pid>/net/sockstat: this netns's TCP socket counts. */
+export interface TcpSockstat {
+  /** Full TCP sockets hashed in this netns (every state but CLOSE and TIME_WAIT). */
+  inuse: number;
+  orphan: number;
+  /** TIME_WAIT sockets of this netns: exact, at no cost (the kernel keeps the count per netns). */
+  tw: number;
+}
+
+export function parseSockstat(text: string): TcpSockstat | null {
+  const line = text.split("\n").find((l) => l.startsWith("TCP: "));
+  if (!line) return null;
+  const fields = line.slice(5).trim().split(/\s+/);
+  const get = (name: string) => {
+    const i = fields.indexOf(name);
+    const v = i >= 0 ? Number(fields[i + 1]) : Number.NaN;
+    return Number.isFinite(v) ? v : null;
+  };
+  const inuse = get("inuse");
+  const orphan = get("orphan");
+  const tw = get("tw");
+  return inuse === null || orphan === null || tw === null ? null : { inuse, orphan, tw };
+}
+
+/**
+ * /proc/<pid>/net/snmp and /proc/<pid>/net/netstat: pairs of lines `Prefix: Name1 Name2 …` / `Prefix: 1 2 …`.
+ * Returns `Prefix.Name` → value for the prefixes asked for.
+ */
+export function parseProcNetCounters(text: string, prefixes: readonly string[]): Map<string, number> {
+  const out = new Map<string, number>();
+  const lines = text.split("\n");
+  for (let i = 0; i + 1 < lines.length; i++) {
+    const names = lines[i] as string;
+    const values = lines[i + 1] as string;
+    const colon = names.indexOf(":");
+    if (colon < 0) continue;
+    const prefix = names.slice(0, colon);
+    if (!prefixes.includes(prefix) || !values.startsWith(`${prefix}:`)) continue;
+    const n = names.slice(colon + 1).trim().split(/\s+/);
+    const v = values.slice(colon + 1).trim().split(/\s+/);
+    for (let j = 0; j < n.length; j++) out.set(`${prefix}.${n[j]}`, Number(v[j]));
+    i++;
+  }
+  return out;
+}
+
+/** The netns counters tcpstate reports as deltas per window (listen-queue and SYN pressure). */
+export const NETNS_COUNTERS = {
+  listen_overflows: "TcpExt.ListenOverflows",
+  listen_drops: "TcpExt.ListenDrops",
+  req_q_full_drops: "TcpExt.TCPReqQFullDrop",
+  req_q_full_do_cookies: "TcpExt.TCPReqQFullDoCookies",
+  syncookies_sent: "TcpExt.SyncookiesSent",
+  syncookies_recv: "TcpExt.SyncookiesRecv",
+  syncookies_failed: "TcpExt.SyncookiesFailed",
+  active_opens: "Tcp.ActiveOpens",
+  passive_opens: "Tcp.PassiveOpens",
+  attempt_fails: "Tcp.AttemptFails",
+  estab_resets: "Tcp.EstabResets",
+  in_segs: "Tcp.InSegs",
+  out_segs: "Tcp.OutSegs",
+} as const;
+export type NetnsCounterName = keyof typeof NETNS_COUNTERS;
+export type NetnsCounters = Record<NetnsCounterName, number>;
+
+export function pickNetnsCounters(values: Map<string, number>): NetnsCounters {
+  const out = {} as NetnsCounters;
+  for (const [name, key] of Object.entries(NETNS_COUNTERS)) out[name as NetnsCounterName] = values.get(key) ?? 0;
+  return out;
+}
+
+async function readOptional(path: string): Promise<string | null> {
+  try {
+    return await readFile(path, "utf8");
+  } catch {
+    return null; // the process left: no data, not an error
+  }
+}
+
+/** Reads the cheap per-netns counters through a pid in that netns (≈ 0.1 ms each). */
+export async function readNetnsCounters(
+  procRoot: string,
+  pid: number,
+): Promise<{ sockstat: TcpSockstat; counters: NetnsCounters } | null> {
+  const [sockstat, snmp, netstat] = await Promise.all([
+    readOptional(`${procRoot}/${pid}/net/sockstat`),
+    readOptional(`${procRoot}/${pid}/net/snmp`),
+    readOptional(`${procRoot}/${pid}/net/netstat`),
+  ]);
+  const parsed = sockstat ? parseSockstat(sockstat) : null;
+  if (!parsed || !snmp || !netstat) return null;
+  const values = parseProcNetCounters(`${snmp}\n${netstat}`, ["Tcp", "TcpExt"]);
+  return { sockstat: parsed, counters: pickNetnsCounters(values) };
+}
