@@ -6,6 +6,7 @@ import { AgentMetrics } from "./agent-metrics.js";
 import { NetnsAttributor } from "./attribution/netns-attributor.js";
 import { PodIndex } from "./attribution/pod-index.js";
 import type { AgentConfig } from "./config.js";
+import { NetnsGaugeReader } from "./gauges/netns-gauges.js";
 import { startAgentHttp } from "./http/agent-http.js";
 import { EventStream } from "./probe/event-stream.js";
 import { preflight } from "./probe/preflight.js";
@@ -58,6 +59,7 @@ export async function runAgent(
   const attributor = new NetnsAttributor({ procRoot: config.procRoot, netnsDir: config.netnsDir, pods });
   await attributor.refresh();
   const window = new NodeWindow(Date.now());
+  const gaugeReader = new NetnsGaugeReader({ procRoot: config.procRoot, concurrency: 2 });
   const counter = new TransitionCounter(window, logger.child({ part: "counter" }), metrics);
   const supervisor = new BpftraceSupervisor(
     {
@@ -103,6 +105,13 @@ export async function runAgent(
   let kubeErrorsSeen = 0;
   const closeWindow = async (): Promise<void> => {
     await attributor.refresh();
+    // Gauges for every netns reported this window: the always-reported ones and those that counted.
+    const active = window.active();
+    const wanted = new Set([...attributor.reported(), ...active]);
+    const gauges = await gaugeReader.read(
+      new Map([...attributor.processes()].filter(([inode]) => wanted.has(inode))),
+      active,
+    );
     const summary = window.close({
       node: config.nodeName,
       bootId,
@@ -110,10 +119,8 @@ export async function runAgent(
       ownerOf: (inode) => attributor.ownerOf(inode),
       aliveNetns: attributor.alive(),
       knownPods: pods ? [...pods.all()].map(({ ips: _ips, ...owner }) => owner) : [],
-      alwaysReport: [
-        ...(attributor.host === null ? [] : [attributor.host]),
-        ...(pods ? [] : attributor.named()),
-      ],
+      alwaysReport: attributor.reported(),
+      gaugesOf: (inode) => gauges.get(inode),
       health: {
         bpftraceUp: supervisor.isReady,
         bpftraceRestarts: supervisor.restarts,

@@ -24,6 +24,7 @@ export interface NetnsAttributorOptions {
 export class NetnsAttributor {
   private facts = new Map<number, NetnsFacts>();
   private names = new Map<number, string>();
+  private pids = new Map<number, number>();
   private hostInode: number | null = null;
 
   constructor(private readonly opts: NetnsAttributorOptions) {}
@@ -34,6 +35,7 @@ export class NetnsAttributor {
     const scan = await scanNetns(procRoot, netnsDir);
     this.hostInode = scan.hostInode;
     this.names = scan.nameByInode;
+    this.pids = scan.pidByInode;
     const next = new Map<number, NetnsFacts>();
     await Promise.all(
       [...scan.pidByInode].map(async ([inode, pid]) => {
@@ -74,9 +76,20 @@ export class NetnsAttributor {
     return set;
   }
 
-  /** Named netns (`ip netns`, CNI names): reported even while idle in standalone mode. */
-  named(): Iterable<number> {
-    return this.names.keys();
+  /** A process in each netns that has one (the host's included): the way into its /proc/<pid>/net files. */
+  processes(): ReadonlyMap<number, number> {
+    return this.pids;
+  }
+
+  /**
+   * Netns reported every window, idle or not: the host, pods' netns (kube mode) or named netns (standalone,
+   * where unnamed netns of arbitrary processes would be noise).
+   */
+  reported(): number[] {
+    const out = this.hostInode === null ? [] : [this.hostInode];
+    if (!this.opts.pods) return [...out, ...this.names.keys()];
+    for (const inode of this.facts.keys()) if (this.ownerOf(inode).kind === "pod") out.push(inode);
+    return out;
   }
 
   ownerOf(inode: number): Owner {

@@ -38,8 +38,14 @@ export function parseProcNetCounters(text: string, prefixes: readonly string[]):
     if (colon < 0) continue;
     const prefix = names.slice(0, colon);
     if (!prefixes.includes(prefix) || !values.startsWith(`${prefix}:`)) continue;
-    const n = names.slice(colon + 1).trim().split(/\s+/);
-    const v = values.slice(colon + 1).trim().split(/\s+/);
+    const n = names
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
+    const v = values
+      .slice(colon + 1)
+      .trim()
+      .split(/\s+/);
     for (let j = 0; j < n.length; j++) out.set(`${prefix}.${n[j]}`, Number(v[j]));
     i++;
   }
@@ -67,7 +73,8 @@ export type NetnsCounters = Record<NetnsCounterName, number>;
 
 export function pickNetnsCounters(values: Map<string, number>): NetnsCounters {
   const out = {} as NetnsCounters;
-  for (const [name, key] of Object.entries(NETNS_COUNTERS)) out[name as NetnsCounterName] = values.get(key) ?? 0;
+  for (const [name, key] of Object.entries(NETNS_COUNTERS))
+    out[name as NetnsCounterName] = values.get(key) ?? 0;
   return out;
 }
 

@@ -7,6 +7,7 @@ export type ProbeLine =
   | { type: "ready" }
   | { type: "flush-begin"; seq: number; final: boolean }
   | { type: "count"; netns: number; cgroup: number; oldState: number; newState: number; count: number }
+  | { type: "destination"; netns: number; cgroup: number; address: string; port: number; count: number }
   | { type: "flush-end"; seq: number; final: boolean }
   | { type: "lost"; events: number }
   | {
@@ -84,6 +85,27 @@ function parseCount(line: string): ProbeLine {
 }
 
 /** `T <netns> <cgroup> <old> <new> <4|6> <saddr> <sport> <daddr> <dport>` from events.bt. */
+/** `@d0[4026531840, 1234, ::ffff:10.0.0.7, 5432]: 3` — connects per destination. */
+function parseDestination(line: string): ProbeLine {
+  const open = line.indexOf("[");
+  const close = line.lastIndexOf("]: ");
+  if (open < 0 || close < 0) return malformed(line, "expected a destination key in brackets");
+  const key = line.slice(open + 1, close).split(", ");
+  if (key.length !== 4) return malformed(line, `expected 4 destination key fields, found ${key.length}`);
+  const nums = [key[0], key[1], key[3], line.slice(close + 3)].map((text = "") => {
+    const v = readUint(text, 0, cursor);
+    return cursor.end === text.length ? v : -1;
+  });
+  const [netns, cgroup, port, count] = nums as [number, number, number, number];
+  if (netns < 0 || cgroup < 0 || port < 0 || count < 0)
+    return malformed(line, "expected unsigned integers for netns, cgroup, port and count");
+  let address = key[2] as string;
+  // IPv4 peers arrive v4-mapped (the program reads daddr_v6 for both families).
+  if (address.startsWith("::ffff:") && address.includes(".")) address = address.slice(7);
+  if (address.length === 0) return malformed(line, "expected a destination address");
+  return { type: "destination", netns, cgroup, address, port, count };
+}
+
 function parseEvent(line: string): ProbeLine {
   const parts = line.split(" ");
   if (parts.length !== 10)
@@ -114,7 +136,7 @@ export function parseProbeLine(line: string): ProbeLine {
   if (line.length === 0) return IGNORED; // bpftrace prints a blank line after each map and at exit
   switch (line.charCodeAt(0)) {
     case 64 /* @ */:
-      return parseCount(line);
+      return line.charCodeAt(1) === 100 /* d */ ? parseDestination(line) : parseCount(line);
     case 70 /* F */:
       return parseMarker(line, "flush-begin");
     case 69 /* E */:

@@ -1,11 +1,16 @@
+import type { NetnsGauges } from "../gauges/netns-gauges.js";
+import { formatEndpoint } from "../gauges/socket-table.js";
 import { addCounters, addTransition, classifyTransition, zeroCounters } from "../probe/transition.js";
-import type { Counters, NodeHealth, NodeSummary, Owner, PodEntry } from "../wire/summary.js";
+import type { Counters, NodeHealth, NodeSummary, Owner } from "../wire/summary.js";
 import { SUMMARY_SCHEMA } from "../wire/summary.js";
+import { addNetns, type EntryParts, finishEntry, newEntryParts } from "./pod-entry.js";
 
 /** This window's counts of one network namespace. */
 interface NetnsCounts {
   window: Counters;
   windowTransitions: number;
+  /** Connects per remote endpoint in this window. */
+  connects: Map<string, number>;
   /** The owner it resolved to when the last window closed. */
   owner: Owner | null;
 }
@@ -22,6 +27,8 @@ export interface WindowContext {
   knownPods: Iterable<Owner & { kind: "pod" }>;
   /** Netns that are always reported (the host, named netns in standalone mode). */
   alwaysReport: Iterable<number>;
+  /** The netns's socket gauges from this window's gauge pass, where it could be read. */
+  gaugesOf?(inode: number): NetnsGauges | undefined;
   health: Omit<NodeHealth, "transitions" | "attributedTransitions" | "attributedShare">;
 }
 
@@ -58,7 +65,7 @@ export class NodeWindow {
   private entry(inode: number): NetnsCounts {
     let e = this.byNetns.get(inode);
     if (!e) {
-      e = { window: zeroCounters(), windowTransitions: 0, owner: null };
+      e = { window: zeroCounters(), windowTransitions: 0, connects: new Map(), owner: null };
       this.byNetns.set(inode, e);
     }
     return e;
@@ -71,6 +78,20 @@ export class NodeWindow {
     addTransition(e.window, classifyTransition(oldState, newState), count);
   }
 
+  /** `count` connects from netns `inode` to `address`:`port` in this window. */
+  addDestination(inode: number, address: string, port: number, count: number): void {
+    const connects = this.entry(inode).connects;
+    const endpoint = formatEndpoint(address, port);
+    connects.set(endpoint, (connects.get(endpoint) ?? 0) + count);
+  }
+
+  /** Netns that counted transitions since the window opened. */
+  active(): Set<number> {
+    const set = new Set<number>();
+    for (const [inode, e] of this.byNetns) if (e.windowTransitions > 0) set.add(inode);
+    return set;
+  }
+
   /** Counts of this window may be missing; the reason is shipped with it. */
   markIncomplete(reason: string): void {
     if (!this.incomplete.includes(reason)) this.incomplete.push(reason);
@@ -78,16 +99,21 @@ export class NodeWindow {
 
   /** Closes the window: resolves owners, folds the window into the totals and returns the node summary. */
   close(ctx: WindowContext): NodeSummary {
-    const grouped = new Map<string, PodEntry>();
-    const group = (owner: Owner, inode: number | null, window: Counters) => {
+    const grouped = new Map<string, EntryParts>();
+    const group = (owner: Owner, inode: number | null, e: NetnsCounts | null) => {
       const key = ownerKey(owner);
-      let out = grouped.get(key);
-      if (!out) {
-        out = { owner, netns: [], window: zeroCounters(), total: zeroCounters() };
-        grouped.set(key, out);
+      let parts = grouped.get(key);
+      if (!parts) {
+        parts = newEntryParts(owner);
+        grouped.set(key, parts);
       }
-      if (inode !== null && !out.netns.includes(inode)) out.netns.push(inode);
-      addCounters(out.window, window);
+      addNetns(
+        parts,
+        inode,
+        e?.window ?? zeroCounters(),
+        e?.connects,
+        inode === null ? undefined : ctx.gaugesOf?.(inode),
+      );
     };
     const totals = this.totals;
     let transitions = 0;
@@ -112,18 +138,20 @@ export class NodeWindow {
       addCounters(totalOf(totals, key), e.window);
       transitions += e.windowTransitions;
       if (owner.kind === "pod") attributed += e.windowTransitions;
-      if (alive || e.windowTransitions > 0) group(owner, inode, e.window);
+      if (alive || e.windowTransitions > 0) group(owner, inode, e);
       if (!alive && e.windowTransitions === 0) this.byNetns.delete(inode);
       e.window = zeroCounters();
       e.windowTransitions = 0;
+      e.connects = new Map();
     }
-    for (const pod of ctx.knownPods) if (!grouped.has(ownerKey(pod))) group(pod, null, zeroCounters());
+    for (const pod of ctx.knownPods) if (!grouped.has(ownerKey(pod))) group(pod, null, null);
     // Totals live as long as their owner is reported: a deleted pod's series ends with it.
     this.totals = new Map();
-    for (const [key, entry] of grouped) {
+    const pods = [];
+    for (const [key, parts] of grouped) {
       const total = totals.get(key) ?? zeroCounters();
-      entry.total = { ...total };
       this.totals.set(key, total);
+      pods.push(finishEntry(parts, total));
     }
 
     const summary: NodeSummary = {
@@ -135,7 +163,7 @@ export class NodeWindow {
       windowEnd: ctx.now,
       complete: this.incomplete.length === 0,
       incompleteReasons: this.incomplete,
-      pods: [...grouped.values()],
+      pods,
       health: {
         ...ctx.health,
         transitions,

@@ -25,6 +25,9 @@ export class TransitionCounter implements ProbeListener {
       case "count":
         this.window.add(line.netns, line.oldState, line.newState, line.count);
         return;
+      case "destination":
+        this.window.addDestination(line.netns, line.address, line.port, line.count);
+        return;
       case "flush-begin":
         if (!line.final && this.lastSeq !== null && line.seq !== this.lastSeq + 1)
           this.window.markIncomplete(`kernel flushes ${this.lastSeq + 1}..${line.seq - 1} were not received`);

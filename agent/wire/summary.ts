@@ -3,6 +3,8 @@
  * import it. Raw bpftrace text never reaches this far.
  */
 import { z } from "zod";
+import { NETNS_COUNTERS } from "../gauges/proc-counters.js";
+import { GAUGE_STATES } from "../gauges/socket-table.js";
 import { COUNTER_NAMES } from "../probe/transition.js";
 
 export const SUMMARY_SCHEMA = "tcpstate.v1.summary" as const;
@@ -45,6 +47,40 @@ export const OwnerSchema = z.discriminatedUnion("kind", [
   z.object({ kind: z.literal("netns"), name: z.string().min(1) }),
 ]);
 
+export const GaugeStateSchema = z.enum(GAUGE_STATES);
+
+/** Sockets per state now (request socks count as SYN_RECV). */
+export const SocketGaugesSchema = z.object(
+  Object.fromEntries(GAUGE_STATES.map((state) => [state, count])) as Record<
+    (typeof GAUGE_STATES)[number],
+    typeof count
+  >,
+);
+
+export const ListenerSchema = z.object({
+  address: z.string(),
+  port: z.number().int().min(0).max(65535),
+  /** Accepted connections waiting for accept(). */
+  acceptQueue: count,
+  /** The accept queue's limit. */
+  backlog: count,
+  /** Half-open connections (SYN_RECV request socks) on this port. */
+  synQueue: count,
+});
+
+/** The netns's listen-queue and SYN counters: increase during the window. */
+export const NetnsCountersSchema = z.object(
+  Object.fromEntries(Object.keys(NETNS_COUNTERS).map((name) => [name, count])) as Record<
+    keyof typeof NETNS_COUNTERS,
+    typeof count
+  >,
+);
+
+export const DestinationSchema = z.object({
+  endpoint: z.string().min(1),
+  count: z.number().int().positive(),
+});
+
 export const PodEntrySchema = z.object({
   owner: OwnerSchema,
   /** Network namespace inodes the entry's sockets live in (inodes are reused across time: a hint only). */
@@ -53,6 +89,14 @@ export const PodEntrySchema = z.object({
   window: CountersSchema,
   /** Transitions counted since the agent started (continuous across bpftrace restarts). */
   total: CountersSchema,
+  /** Sockets per state at the window's end; null where no process in the netns let the agent read it. */
+  sockets: SocketGaugesSchema.nullable(),
+  /** States whose gauge is an estimate, not a count. */
+  estimated: z.array(GaugeStateSchema),
+  listeners: z.array(ListenerSchema),
+  netnsCounters: NetnsCountersSchema.nullable(),
+  /** Top remote endpoints ("ip:port", "[ip6]:port") by connects in this window and by TIME_WAIT held now. */
+  topDestinations: z.object({ connects: z.array(DestinationSchema), timeWait: z.array(DestinationSchema) }),
 });
 
 export const NodeHealthSchema = z.object({
@@ -90,5 +134,7 @@ export type Workload = z.infer<typeof WorkloadSchema>;
 export type Owner = z.infer<typeof OwnerSchema>;
 export type PodOwner = Extract<Owner, { kind: "pod" }>;
 export type PodEntry = z.infer<typeof PodEntrySchema>;
+export type Listener = z.infer<typeof ListenerSchema>;
+export type Destination = z.infer<typeof DestinationSchema>;
 export type NodeHealth = z.infer<typeof NodeHealthSchema>;
 export type NodeSummary = z.infer<typeof NodeSummarySchema>;
