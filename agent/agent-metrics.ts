@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { GAUGE_STATES } from "./gauges/socket-table.js";
 import { COUNTER_NAMES } from "./probe/transition.js";
 import { ownerKey } from "./window/node-window.js";
 import type { NodeSummary } from "./wire/summary.js";
@@ -10,6 +11,24 @@ export class AgentMetrics {
     name: "tcpstate_pod_transitions_total",
     help: "TCP transitions per pod, by counter (active_opens, passive_opens, established, failed_connects, closes, resets, time_wait_entries)",
     labelNames: ["namespace", "pod", "workload", "transition"] as const,
+    registers: [this.registry],
+  });
+  private readonly sockets = new Gauge({
+    name: "tcpstate_pod_sockets",
+    help: 'TCP sockets of a pod per state now (SYN_RECV includes half-open request socks); estimated="true" where the gauge is an estimate',
+    labelNames: ["namespace", "pod", "workload", "state", "estimated"] as const,
+    registers: [this.registry],
+  });
+  private readonly listenOverflows = new Counter({
+    name: "tcpstate_pod_listen_overflows_total",
+    help: "Connections dropped because a listener's accept queue was full (TcpExt ListenOverflows of the pod's netns)",
+    labelNames: ["namespace", "pod", "workload"] as const,
+    registers: [this.registry],
+  });
+  private readonly syncookiesSent = new Counter({
+    name: "tcpstate_pod_syncookies_sent_total",
+    help: "SYN cookies sent because a listener's SYN queue was full (TcpExt SyncookiesSent of the pod's netns)",
+    labelNames: ["namespace", "pod", "workload"] as const,
     registers: [this.registry],
   });
   readonly bpftraceUp = new Gauge({
@@ -87,6 +106,18 @@ export class AgentMetrics {
       for (const transition of COUNTER_NAMES) {
         this.transitions.inc({ ...labels, transition }, entry.window[transition]);
       }
+      if (entry.sockets) {
+        for (const state of GAUGE_STATES) {
+          const estimated = entry.estimated.includes(state);
+          // One series per state: drop the variant of the other estimated value if the source changed.
+          this.sockets.remove({ ...labels, state, estimated: String(!estimated) });
+          this.sockets.set({ ...labels, state, estimated: String(estimated) }, entry.sockets[state]);
+        }
+      }
+      if (entry.netnsCounters) {
+        this.listenOverflows.inc(labels, entry.netnsCounters.listen_overflows);
+        this.syncookiesSent.inc(labels, entry.netnsCounters.syncookies_sent);
+      }
     }
     for (const [key, labels] of this.seriesByOwner) {
       if (seen.has(key)) continue;
@@ -102,5 +133,9 @@ export class AgentMetrics {
 
   private remove(labels: { namespace: string; pod: string; workload: string }): void {
     for (const transition of COUNTER_NAMES) this.transitions.remove({ ...labels, transition });
+    for (const state of GAUGE_STATES)
+      for (const estimated of ["true", "false"]) this.sockets.remove({ ...labels, state, estimated });
+    this.listenOverflows.remove(labels);
+    this.syncookiesSent.remove(labels);
   }
 }

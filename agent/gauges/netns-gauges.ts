@@ -54,7 +54,7 @@ function deltas(now: NetnsCounters, before: NetnsCounters | undefined): NetnsCou
   const out = { ...now };
   for (const k of Object.keys(out) as NetnsCounterName[]) {
     const d = before ? now[k] - before[k] : 0;
-    out[k] = d < 0 ? 0 : d; // a counter that went back belongs to a new netns with a reused inode
+    out[k] = Math.max(d, 0); // a counter that went back belongs to a new netns with a reused inode
   }
   return out;
 }

@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Exact TCP traffic generator for kernel tests; run inside a pod netns:
-//   ip netns exec <ns> node traffic.mjs server --host <ip> --port <p> [--hold]
+//   ip netns exec <ns> node traffic.mjs server --host <ip> --port <p> [--hold] [--backlog n]
 //   ip netns exec <ns> node traffic.mjs client --host <ip> --port <p> --count N [--concurrency C]
 //                                              [--mode close-first|reset|refused] [--timeout ms]
 //   ip netns exec <ns> node traffic.mjs churn --host <ip> --port <p> --seconds S --concurrency C [--timeout ms]
@@ -15,6 +15,7 @@ const { positionals, values: opt } = parseArgs({
     host: { type: "string" },
     port: { type: "string" },
     hold: { type: "boolean", default: false },
+    backlog: { type: "string", default: "511" },
     count: { type: "string" },
     concurrency: { type: "string", default: "1" },
     mode: { type: "string", default: "close-first" },
@@ -55,7 +56,7 @@ function server() {
     sock.resume(); // flowing mode, otherwise "end" never fires
   });
   srv.on("error", (err) => fail(`listen ${host}:${port}: ${err.message}`));
-  srv.listen({ host, port }, () => {
+  srv.listen({ host, port, backlog: Number(opt.backlog) }, () => {
     const addr = srv.address();
     print({ listening: true, port: typeof addr === "object" && addr ? addr.port : port });
   });

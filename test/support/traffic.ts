@@ -46,10 +46,11 @@ export async function startServer(
   pod: Target,
   host: string,
   port: number,
-  opts: { hold?: boolean; timeoutMs?: number } = {},
+  opts: { hold?: boolean; backlog?: number; timeoutMs?: number } = {},
 ): Promise<ServerHandle> {
   const args = ["netns", "exec", pod.netns, process.execPath, TRAFFIC_SCRIPT, "server"];
   args.push("--host", host, "--port", String(port), ...(opts.hold ? ["--hold"] : []));
+  if (opts.backlog !== undefined) args.push("--backlog", String(opts.backlog));
   const child = spawn("ip", args, { stdio: ["ignore", "pipe", "pipe"] });
   live.add(child);
   const exited = new Promise<void>((resolve) => child.once("close", () => resolve()));

@@ -77,6 +77,15 @@ function ctx({
 const entryOf = (summary: { pods: PodEntry[] }, owner: Owner) =>
   summary.pods.find((p) => ownerKey(p.owner) === ownerKey(owner));
 
+/** An entry without a gauge pass: no socket table read, no listeners, no destinations. */
+const NO_GAUGES = {
+  sockets: null,
+  estimated: [],
+  listeners: [],
+  netnsCounters: null,
+  topDestinations: { connects: [], timeWait: [] },
+};
+
 describe("NodeWindow: counts of a netns whose pod is not known yet", () => {
   it("reports them under a netns owner", () => {
     const w = new NodeWindow(0);
@@ -87,6 +96,7 @@ describe("NodeWindow: counts of a netns whose pod is not known yet", () => {
       netns: [NETNS_A],
       window: clientCounters(3),
       total: clientCounters(3),
+      ...NO_GAUGES,
     });
   });
 
@@ -145,8 +155,9 @@ describe("NodeWindow: windows and totals", () => {
   it("reports known pods that made no transition, with zeros", () => {
     const w = new NodeWindow(0);
     const s = w.close(ctx({ now: 5000, knownPods: [WEB, API] }));
-    expect(entryOf(s, API)).toEqual({ owner: API, netns: [], window: zeroCounters(), total: zeroCounters() });
-    expect(entryOf(s, WEB)).toEqual({ owner: WEB, netns: [], window: zeroCounters(), total: zeroCounters() });
+    const zeros = { netns: [], window: zeroCounters(), total: zeroCounters(), ...NO_GAUGES };
+    expect(entryOf(s, API)).toEqual({ owner: API, ...zeros });
+    expect(entryOf(s, WEB)).toEqual({ owner: WEB, ...zeros });
   });
 
   it("reports the host netns every window, idle or not, and what no pod owns as the host's", () => {
