@@ -64,10 +64,6 @@ export class NetnsAttributor {
     return undefined;
   }
 
-  get host(): number | null {
-    return this.hostInode;
-  }
-
   /** Netns that exist now: those with a process in them or a name under the netns dir. */
   alive(): Set<number> {
     const set = new Set<number>(this.facts.keys());
