@@ -1,5 +1,6 @@
 // Benchmark: tcpstate's agent (kernel-map counts) vs the per-event baseline (bpftrace printf per event piped
-// into Node), under connection churn between two pods, against the generator's exact ground truth.
+// into Node), under connection churn inside one pod over its lo (--path loopback, the default) or between two
+// pods through veth + bridge (--path veth), against the generator's exact ground truth.
 // Prints markdown tables; exits non-zero only on errors, never on a missed target. See DESIGN.md,
 // "Throughput on 2 vCPUs".
 import { execFile } from "node:child_process";
@@ -8,12 +9,22 @@ import { cpus, release, tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { createPodNetwork } from "../test/support/netns-pods.js";
-import { buildChurn, runChurnClient, startChurnServer, tuneBridge, tuneClientPod } from "./churn.js";
+import { buildChurn, runChurnClient, startChurnServer } from "./churn.js";
 import { Cleanup } from "./cleanup.js";
 import { type CountingProcess, startAgent, startBaseline } from "./counters.js";
 import { BenchError, type Options, parseOptions, rateLabel } from "./options.js";
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, peakRssBytes } from "./procfs.js";
-import { detailTable, lossRatios, type Mode, mainTable, type RunResult, score, targets } from "./report.js";
+import {
+  detailTable,
+  groundTruthNote,
+  lossRatios,
+  type Mode,
+  mainTable,
+  type RunResult,
+  score,
+  targets,
+} from "./report.js";
+import { addPods, podSides } from "./topology.js";
 
 const execFileAsync = promisify(execFile);
 const SERVER_PORT = 7000;
@@ -53,30 +64,25 @@ async function measureRun(bin: string, mode: Mode, rate: number, opts: Options, 
   const net = await createPodNetwork({ prefix: "bn" });
   const destroyNet = cleanup.add(`pods ${net.prefix}`, () => net.destroy());
   try {
-    const client = await net.addPod("cli", { ipv4: "10.79.0.11", ipv6: "fd00:79::11" });
-    const server = await net.addPod("srv", { ipv4: "10.79.0.12", ipv6: "fd00:79::12" });
-    await tuneClientPod(client);
-    await tuneBridge(net.bridgeNetns);
+    const topo = await addPods(net, opts.path);
     const srv = await startChurnServer(
       bin,
-      server,
-      { port: SERVER_PORT, ports: SERVER_PORTS, workers: SERVER_WORKERS },
+      topo.server,
+      { ip: topo.serverIp, port: SERVER_PORT, ports: SERVER_PORTS, workers: SERVER_WORKERS },
       cleanup,
     );
     // Started after the server listens: LISTEN transitions count as nothing anyway, but this keeps the
     // pods idle from the counter's first moment to the traffic.
     const counter: CountingProcess =
-      mode === "agent"
-        ? await startAgent(client, server, cleanup)
-        : await startBaseline(client, server, cleanup);
+      mode === "agent" ? await startAgent(topo.pods, cleanup) : await startBaseline(topo.pods, cleanup);
     bpftracePids.add(counter.bpftracePid);
     try {
       await counter.mark();
       const pids = [counter.bpftracePid, counter.nodePid];
       const before = await Promise.all(pids.map(cpuTicks));
       const started = performance.now();
-      const result = await runChurnClient(bin, client, {
-        ip: server.ipv4,
+      const result = await runChurnClient(bin, topo.client, {
+        ip: topo.serverIp,
         port: SERVER_PORT,
         ports: SERVER_PORTS,
         seconds: opts.seconds,
@@ -102,6 +108,8 @@ async function measureRun(bin: string, mode: Mode, rate: number, opts: Options, 
       const mb = (i: number) => (rss[i] ?? 0) / 1024 / 1024;
       const run: RunResult = {
         mode,
+        path: topo.path,
+        layout: topo.layout,
         rateLabel: rateLabel(rate),
         connsPerSec: result.ok / result.seconds,
         truth: { ok: result.ok, failed: result.failed, accepted },
@@ -127,7 +135,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const runs: RunResult[] = [];
   for (const rate of opts.rates) {
     for (const mode of ["agent", "baseline"] as const) {
-      log(`${mode}, rate ${rateLabel(rate)}: ${opts.seconds} s of traffic`);
+      log(`${mode}, ${opts.path}, rate ${rateLabel(rate)}: ${opts.seconds} s of traffic`);
       const run = await measureRun(bin, mode, rate, opts, cleanup);
       log(`${mode}, rate ${rateLabel(rate)}: ${Math.round(run.connsPerSec)} conn/s`);
       runs.push(run);
@@ -136,13 +144,12 @@ async function main(cleanup: Cleanup): Promise<void> {
   const scored = runs.map(score);
   const notes = runs.flatMap((r) => r.collected.notes.map((n) => `- ${r.mode} ${r.rateLabel}: ${n}`));
   const out = [
-    `## tcpstate agent vs per-event baseline (${opts.seconds} s per run, ${cpus().length} vCPUs, kernel ${release()}, ${bpftraceVersion})`,
+    `## tcpstate agent vs per-event baseline (${opts.path} path, ${opts.seconds} s per run, ${cpus().length} vCPUs, kernel ${release()}, ${bpftraceVersion})`,
     "",
     mainTable(scored),
     "",
-    "Ground truth: transitions the generator's exact totals imply (client active_opens, established,",
-    "time_wait_entries, failed_connects; server passive_opens, established, closes). Difference = ground truth −",
-    "counted. Kernel misses: tracepoint runs the kernel skipped (BPF recursion), % of ground truth. CPU: utime +",
+    ...groundTruthNote(podSides(opts.path)),
+    "Kernel misses: tracepoint runs the kernel skipped (BPF recursion), % of ground truth. CPU: utime +",
     "stime during the traffic ÷ traffic duration; the BPF program itself runs in the context of whichever task",
     "changes a socket's state, so its cost shows as fewer conn/s, not as bpftrace CPU.",
     "",

@@ -38,33 +38,13 @@ export async function buildChurn(dir: string): Promise<string> {
   return bin;
 }
 
-/** Per-netns sysctls of the client pod only: reuse TIME_WAIT ports after 1 s and widen the port range,
- * or the client would run out of ephemeral ports within seconds at tens of thousands of connections/s. */
-export async function tuneClientPod(pod: Pod): Promise<void> {
-  await exec(pod, [
-    "sysctl",
-    "-q",
-    "-w",
-    "net.ipv4.tcp_tw_reuse=1",
-    "net.ipv4.ip_local_port_range=1024 65000",
-  ]);
-}
-
-/** The run's own bridge netns need not pass bridged frames through iptables: that alone costs ~10% of the
- * generator's top rate, and the agent's work does not depend on it. */
-export async function tuneBridge(bridgeNetns: string): Promise<void> {
-  const off = ["net.bridge.bridge-nf-call-iptables=0", "net.bridge.bridge-nf-call-ip6tables=0"];
-  // Absent without br_netfilter: then there is nothing to turn off.
-  await exec({ netns: bridgeNetns }, ["sysctl", "-q", "-e", "-w", ...off]);
-}
-
 export async function startChurnServer(
   bin: string,
   pod: Pod,
-  o: { port: number; ports: number; workers: number },
+  o: { ip: string; port: number; ports: number; workers: number },
   cleanup: Cleanup,
 ): Promise<ChurnServer> {
-  const argv = ["netns", "exec", pod.netns, bin, "server", pod.ipv4, String(o.port), String(o.ports)];
+  const argv = ["netns", "exec", pod.netns, bin, "server", o.ip, String(o.port), String(o.ports)];
   const child = spawn("ip", [...argv, String(o.workers)], { stdio: ["ignore", "pipe", "inherit"] });
   const undo = cleanup.add(`churn server in ${pod.netns}`, () => stopChild(child, "SIGKILL", 1000));
   const lines = createInterface({ input: child.stdout })[Symbol.asyncIterator]();

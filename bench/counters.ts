@@ -18,8 +18,8 @@ const EVENTS_BT = fileURLToPath(new URL("agent/probe/events.bt", ROOT));
 const BASELINE_COUNTER = fileURLToPath(new URL("./baseline-counter.js", import.meta.url));
 
 export interface Collected {
-  client: Counters;
-  server: Counters;
+  /** Counts since mark() per pod, by pod name. */
+  counts: Record<string, Counters>;
   /** Tracepoint runs the kernel skipped during the measurement (BPF recursion misses). */
   kernelMissed: number;
   /** Events bpftrace itself reported as lost ("Lost N events"). */
@@ -44,6 +44,10 @@ function sub(a: Counters, b: Counters): Counters {
   return out;
 }
 
+function countsByName(pods: Pod[], counts: (pod: Pod) => Counters): Record<string, Counters> {
+  return Object.fromEntries(pods.map((p) => [p.name, counts(p)]));
+}
+
 function isZero(c: Counters): boolean {
   return Object.values(c).every((v) => v === 0);
 }
@@ -57,7 +61,7 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
 }
 
 /** `tcpstate agent --standalone` with 1 s windows; counts are the pods' `total` counters. */
-export async function startAgent(client: Pod, server: Pod, cleanup: Cleanup): Promise<CountingProcess> {
+export async function startAgent(pods: Pod[], cleanup: Cleanup): Promise<CountingProcess> {
   const args = [CLI, "agent", "--standalone", "--interval", "1s", "--metrics-addr", "127.0.0.1:0"];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let bpftracePid: number | undefined;
@@ -116,19 +120,20 @@ export async function startAgent(client: Pod, server: Pod, cleanup: Cleanup): Pr
     nodePid: child.pid ?? -1,
     bpftracePid,
     async mark() {
-      // A summary closed after readiness that already lists both (idle) pods is the starting point.
+      // A summary closed after readiness that already lists every (idle) pod is the starting point.
       let s = await nextSummary();
-      while (!entry(s, client) || !entry(s, server)) s = await nextSummary();
+      while (!pods.every((p) => entry(s, p))) s = await nextSummary();
       start = s;
     },
     async collect() {
-      if (!start) throw new Error("collect() before mark()");
+      const first = start;
+      if (!first) throw new Error("collect() before mark()");
       const notes: string[] = [];
       // Counts reach a summary up to two windows late (three maps rotate); wait for 4 windows and then
-      // for one in which neither pod counted anything.
+      // for one in which no pod counted anything.
       let last = await nextSummary();
       for (let i = 1; ; i++) {
-        const quiet = [client, server].every((p) => {
+        const quiet = pods.every((p) => {
           const e = entry(last, p);
           return e !== undefined && isZero(e.window);
         });
@@ -140,15 +145,15 @@ export async function startAgent(client: Pod, server: Pod, cleanup: Cleanup): Pr
         last = await nextSummary();
       }
       const totals = (s: NodeSummary, p: Pod) => entry(s, p)?.total ?? zeroCounters();
-      const restarts = last.health.bpftraceRestarts - start.health.bpftraceRestarts;
+      const since = (p: Pod) => sub(totals(last, p), totals(first, p));
+      const restarts = last.health.bpftraceRestarts - first.health.bpftraceRestarts;
       if (restarts > 0) notes.push(`agent: bpftrace restarted ${restarts}×`);
-      const incomplete = summaries.filter((s) => s.seq > (start?.seq ?? 0) && !s.complete);
+      const incomplete = summaries.filter((s) => s.seq > first.seq && !s.complete);
       if (incomplete.length > 0) notes.push(`agent: ${incomplete.length} incomplete windows`);
       return {
-        client: sub(totals(last, client), totals(start, client)),
-        server: sub(totals(last, server), totals(start, server)),
-        kernelMissed: last.health.kernelMissed - start.health.kernelMissed,
-        reportedLost: last.health.lostEvents - start.health.lostEvents,
+        counts: countsByName(pods, since),
+        kernelMissed: last.health.kernelMissed - first.health.kernelMissed,
+        reportedLost: last.health.lostEvents - first.health.lostEvents,
         notes,
       };
     },
@@ -157,7 +162,7 @@ export async function startAgent(client: Pod, server: Pod, cleanup: Cleanup): Pr
 }
 
 /** The classic way: `bpftrace -B line events.bt | node baseline-counter.js`. */
-export async function startBaseline(client: Pod, server: Pod, cleanup: Cleanup): Promise<CountingProcess> {
+export async function startBaseline(pods: Pod[], cleanup: Cleanup): Promise<CountingProcess> {
   const bpftrace = spawn("bpftrace", ["-B", "line", EVENTS_BT], { stdio: ["ignore", "pipe", "pipe"] });
   let stderr = "";
   bpftrace.stderr.setEncoding("utf8").on("data", (d: string) => {
@@ -201,8 +206,7 @@ export async function startBaseline(client: Pod, server: Pod, cleanup: Cleanup):
       const of = (pod: Pod) => result.counts[String(pod.netnsInode)] ?? zeroCounters();
       const notes = result.malformed > 0 ? [`baseline: ${result.malformed} malformed lines`] : [];
       return {
-        client: of(client),
-        server: of(server),
+        counts: countsByName(pods, of),
         kernelMissed: missed,
         reportedLost: result.lost,
         notes,

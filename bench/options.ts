@@ -3,23 +3,30 @@ import { parseArgs } from "node:util";
 /** A problem the user can fix (bad option, missing tool): reported without a stack trace. */
 export class BenchError extends Error {}
 
+/** How the churn's connections travel: over one pod's lo, or between two pods through veth + bridge. */
+export const BENCH_PATHS = ["loopback", "veth"] as const;
+export type BenchPath = (typeof BENCH_PATHS)[number];
+
 export interface Options {
   /** Seconds of traffic per run. */
   seconds: number;
   /** Client target rates, connections/s; 0 = as fast as the generator goes ("max"). */
   rates: number[];
+  path: BenchPath;
 }
 
-/** `--seconds 20 --rates max,10000`, or env BENCH_SECONDS / BENCH_RATES; argv wins. */
+const USAGE = "usage: agent-bench [--seconds N] [--rates max,10000] [--path loopback|veth]";
+
+/** `--seconds 20 --rates max,10000 --path loopback`, or env BENCH_SECONDS / BENCH_RATES / BENCH_PATH; argv wins. */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
-  let values: { seconds?: string; rates?: string };
+  let values: { seconds?: string; rates?: string; path?: string };
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { seconds: { type: "string" }, rates: { type: "string" } },
+      options: { seconds: { type: "string" }, rates: { type: "string" }, path: { type: "string" } },
     }));
   } catch (err) {
-    throw new BenchError(`${(err as Error).message}\nusage: agent-bench [--seconds N] [--rates max,10000]`);
+    throw new BenchError(`${(err as Error).message}\n${USAGE}`);
   }
   const secondsText = values.seconds ?? env.BENCH_SECONDS ?? "20";
   const seconds = Number(secondsText);
@@ -33,7 +40,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
       throw new BenchError(`--rates: expected "max" or a positive integer, got "${t}"`);
     return n;
   });
-  return { seconds, rates };
+  const path = values.path ?? env.BENCH_PATH ?? "loopback";
+  if (!isBenchPath(path)) throw new BenchError(`--path: expected ${BENCH_PATHS.join(" or ")}, got "${path}"`);
+  return { seconds, rates, path };
+}
+
+function isBenchPath(s: string): s is BenchPath {
+  return (BENCH_PATHS as readonly string[]).includes(s);
 }
 
 export function rateLabel(rate: number): string {

@@ -21,13 +21,30 @@ interface Last {
   sockstat: TcpSockstat;
   counters: NetnsCounters;
   table: SocketTable;
+  /** When TIME_WAIT peers were last listed, and how many TIME_WAIT sockets there were then. */
+  timeWaitListedAt: number;
+  timeWaitListed: number;
+}
+
+/** TIME_WAIT peers are listed again after this long, or when the TIME_WAIT count moved by a tenth. */
+export const TIME_WAIT_PEERS_MAX_AGE_MS = 30_000;
+
+/** Should this read list TIME_WAIT sockets (to name their peers)? They cost the most when they are many. */
+export function wantTimeWaitPeers(last: Last | undefined, tw: number, now: number): boolean {
+  if (tw === 0) return false;
+  if (!last || last.timeWaitListedAt === 0) return true;
+  return (
+    now - last.timeWaitListedAt >= TIME_WAIT_PEERS_MAX_AGE_MS ||
+    Math.abs(tw - last.timeWaitListed) > Math.max(1, last.timeWaitListed / 10)
+  );
 }
 
 export interface GaugeReaderOptions {
   procRoot: string;
   /** Socket-table reads in flight at once. */
   concurrency: number;
-  readTable?: (procRoot: string, pid: number) => Promise<SocketTable | null>;
+  readTable?: (procRoot: string, pid: number, withTimeWait: boolean) => Promise<SocketTable | null>;
+  clock?: () => number;
 }
 
 /** Did anything that can change a socket's state happen in this netns since the last table read? */
@@ -66,11 +83,17 @@ function deltas(now: NetnsCounters, before: NetnsCounters | undefined): NetnsCou
  */
 export class NetnsGaugeReader {
   private last = new Map<number, Last>();
-  private readonly readTable: (procRoot: string, pid: number) => Promise<SocketTable | null>;
+  private readonly readTable: (
+    procRoot: string,
+    pid: number,
+    withTimeWait: boolean,
+  ) => Promise<SocketTable | null>;
+  private readonly clock: () => number;
   tableReads = 0;
 
   constructor(private readonly opts: GaugeReaderOptions) {
     this.readTable = opts.readTable ?? readSocketTable;
+    this.clock = opts.clock ?? Date.now;
   }
 
   async read(
@@ -95,20 +118,39 @@ export class NetnsGaugeReader {
     const cheap = await readNetnsCounters(this.opts.procRoot, pid);
     if (!cheap) return null;
     const last = this.last.get(inode);
+    const { tw } = cheap.sockstat;
     let table = last?.table;
     let tableRead = false;
+    let timeWaitListedAt = last?.timeWaitListedAt ?? 0;
+    let timeWaitListed = last?.timeWaitListed ?? 0;
+    let timeWaitByPeer = tw === 0 ? new Map<string, number>() : (table?.timeWaitByPeer ?? new Map());
     if (!table || tableIsStale(last, cheap.sockstat, cheap.counters, hadTransitions)) {
-      const read = await this.readTable(this.opts.procRoot, pid);
+      const now = this.clock();
+      const withTimeWait = wantTimeWaitPeers(last, tw, now);
+      const read = await this.readTable(this.opts.procRoot, pid, withTimeWait);
       if (!read) return null;
       this.tableReads++;
-      table = read;
       tableRead = true;
+      table = read;
+      if (withTimeWait) {
+        timeWaitListedAt = now;
+        timeWaitListed = tw;
+        timeWaitByPeer = read.timeWaitByPeer;
+      }
     }
-    this.last.set(inode, { sockstat: cheap.sockstat, counters: cheap.counters, table });
+    // The peers kept are those last listed (or none once TIME_WAIT is empty), whatever this read listed.
+    table = { ...table, timeWaitByPeer };
+    this.last.set(inode, {
+      sockstat: cheap.sockstat,
+      counters: cheap.counters,
+      table,
+      timeWaitListedAt,
+      timeWaitListed,
+    });
     return {
       sockets: { ...table.gauges, TIME_WAIT: cheap.sockstat.tw },
       listeners: table.listeners,
-      timeWaitByPeer: table.timeWaitByPeer,
+      timeWaitByPeer,
       counterDeltas: deltas(cheap.counters, last?.counters),
       tableRead,
     };

@@ -124,8 +124,14 @@ export function parseSsTable(text: string): SocketTable {
  * Reads a netns's TCP sockets with `ss` (NETLINK_SOCK_DIAG: the kernel filters by netns, no /proc text
  * formatting), entering the netns through a process in it. null when that process has gone.
  */
-export async function readSocketTable(procRoot: string, pid: number, ss = "ss"): Promise<SocketTable | null> {
-  const result = await execa("nsenter", [`--net=${procRoot}/${pid}/ns/net`, ss, "-Htan"], {
+export async function readSocketTable(
+  procRoot: string,
+  pid: number,
+  withTimeWait: boolean,
+): Promise<SocketTable | null> {
+  // TIME_WAIT sockets can be most of a busy client's table; list them only when their peers are wanted.
+  const filter = withTimeWait ? [] : ["exclude", "time-wait"];
+  const result = await execa("nsenter", [`--net=${procRoot}/${pid}/ns/net`, "ss", "-Htan", ...filter], {
     reject: false,
     timeout: 10_000,
     stdin: "ignore",
