@@ -63,6 +63,7 @@ export const AgentConfigSchema = z
     procRoot: path.default("/proc"),
     netnsDir: path.default("/var/run/netns"),
     tracefs: path.default("/sys/kernel/tracing"),
+    cgroupRoot: path.optional(),
     maxLabels: z.coerce.number().int().min(0).max(64).default(16),
     eventsPerSecond: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),

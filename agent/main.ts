@@ -3,10 +3,13 @@ import { fileURLToPath } from "node:url";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { AgentMetrics } from "./agent-metrics.js";
+import { CgroupIndex, findCgroup2Mount } from "./attribution/cgroup-index.js";
 import { NetnsAttributor } from "./attribution/netns-attributor.js";
 import { PodIndex } from "./attribution/pod-index.js";
 import type { AgentConfig } from "./config.js";
+import { splitHostGauges } from "./gauges/host-network-split.js";
 import { NetnsGaugeReader } from "./gauges/netns-gauges.js";
+import { TimeWaitEstimator } from "./gauges/time-wait-estimate.js";
 import { startAgentHttp } from "./http/agent-http.js";
 import { EventStream } from "./probe/event-stream.js";
 import { preflight } from "./probe/preflight.js";
@@ -56,10 +59,23 @@ export async function runAgent(
         logger: logger.child({ part: "pod-index" }),
         maxLabels: config.maxLabels,
       });
-  const attributor = new NetnsAttributor({ procRoot: config.procRoot, netnsDir: config.netnsDir, pods });
+  const cgroupRoot = pods ? (config.cgroupRoot ?? (await findCgroup2Mount(SELF_PROC))) : null;
+  const cgroups = cgroupRoot ? new CgroupIndex(cgroupRoot) : null;
+  await cgroups?.scan();
+  const attributor = new NetnsAttributor({
+    procRoot: config.procRoot,
+    netnsDir: config.netnsDir,
+    pods,
+    cgroups,
+  });
   await attributor.refresh();
-  const window = new NodeWindow(Date.now());
-  const gaugeReader = new NetnsGaugeReader({ procRoot: config.procRoot, concurrency: 2 });
+  const window = new NodeWindow(Date.now(), (inode) => attributor.splitsByCgroup(inode));
+  const gaugeReader = new NetnsGaugeReader({
+    procRoot: config.procRoot,
+    concurrency: 2,
+    splitByPod: (inode) => attributor.splitsByCgroup(inode),
+  });
+  const timeWaitEstimator = new TimeWaitEstimator();
   const counter = new TransitionCounter(window, logger.child({ part: "counter" }), metrics);
   const supervisor = new BpftraceSupervisor(
     {
@@ -105,6 +121,7 @@ export async function runAgent(
   let kubeErrorsSeen = 0;
   const closeWindow = async (): Promise<void> => {
     await attributor.refresh();
+    await attributor.learnCgroups(window.cgroups());
     // Gauges for every netns reported this window: the always-reported ones and those that counted.
     const active = window.active();
     const wanted = new Set([...attributor.reported(), ...active]);
@@ -112,15 +129,21 @@ export async function runAgent(
       new Map([...attributor.processes()].filter(([inode]) => wanted.has(inode))),
       active,
     );
+    const now = Date.now();
+    const hostNetworkPods = pods ? [...pods.all()].filter((p) => p.hostNetwork).map((p) => p.uid) : [];
+    const host = [...gauges].find(([inode]) => attributor.splitsByCgroup(inode));
+    const split = host ? splitHostGauges(host[1], hostNetworkPods, timeWaitEstimator, now) : null;
+    if (host && split) gauges.set(host[0], split.host);
     const summary = window.close({
       node: config.nodeName,
       bootId,
-      now: Date.now(),
-      ownerOf: (inode) => attributor.ownerOf(inode),
+      now,
+      ownerOf: (inode, cgroup) => attributor.ownerOf(inode, cgroup),
       aliveNetns: attributor.alive(),
       knownPods: pods ? [...pods.all()].map(({ ips: _ips, ...owner }) => owner) : [],
       alwaysReport: attributor.reported(),
       gaugesOf: (inode) => gauges.get(inode),
+      podGaugesOf: (pod) => split?.pods.get(pod.uid),
       health: {
         bpftraceUp: supervisor.isReady,
         bpftraceRestarts: supervisor.restarts,
@@ -130,6 +153,10 @@ export async function runAgent(
         podListSynced: pods ? pods.synced : true,
       },
     });
+    for (const entry of summary.pods)
+      if (entry.owner.kind === "pod" && entry.owner.hostNetwork)
+        timeWaitEstimator.record(entry.owner.uid, summary.windowEnd, entry.window.time_wait_entries);
+    timeWaitEstimator.forget(new Set(hostNetworkPods));
     metrics.observe(summary);
     metrics.bpftraceUp.set(supervisor.isReady ? 1 : 0);
     if (pods) {

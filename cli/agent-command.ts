@@ -69,6 +69,12 @@ const AGENT_FLAGS = [
     def: "/sys/kernel/tracing",
   },
   {
+    key: "cgroupRoot",
+    flag: "--cgroup-root <path>",
+    env: "CGROUP_ROOT",
+    help: "cgroup v2 mount, for hostNetwork pods (default: found in /proc/self/mounts)",
+  },
+  {
     key: "maxLabels",
     flag: "--max-labels <n>",
     env: "MAX_LABELS",

@@ -1,4 +1,5 @@
 import type { Owner } from "../wire/summary.js";
+import type { CgroupIndex } from "./cgroup-index.js";
 import { readProcCgroup } from "./cgroup-path.js";
 import { scanNetns } from "./netns-scan.js";
 import type { PodLookup } from "./pod-index.js";
@@ -15,6 +16,8 @@ export interface NetnsAttributorOptions {
   netnsDir: string;
   /** null in standalone mode: no kube API, a pod is a network namespace. */
   pods: PodLookup | null;
+  /** cgroup id → pod, for the pods that share the host netns (hostNetwork); null: no cgroup v2 mount. */
+  cgroups: CgroupIndex | null;
 }
 
 /**
@@ -88,8 +91,20 @@ export class NetnsAttributor {
     return out;
   }
 
-  ownerOf(inode: number): Owner {
-    if (inode === this.hostInode) return { kind: "host", name: "host" };
+  /** The host netns is split by cgroup when hostNetwork pods can be told apart (kube mode, cgroup v2). */
+  splitsByCgroup(inode: number): boolean {
+    return inode === this.hostInode && this.opts.pods !== null && this.opts.cgroups !== null;
+  }
+
+  /** Makes sure the cgroup ids counted in the host netns are indexed (rescans at most every 5 s). */
+  async learnCgroups(ids: Iterable<number>): Promise<void> {
+    const { cgroups } = this.opts;
+    if (!cgroups) return;
+    for (const id of ids) if (!cgroups.peek(id)) await cgroups.lookup(id);
+  }
+
+  ownerOf(inode: number, cgroup = 0): Owner {
+    if (inode === this.hostInode) return this.hostOwnerOf(cgroup);
     const facts = this.facts.get(inode);
     const pods = this.opts.pods;
     if (pods && facts) {
@@ -100,5 +115,17 @@ export class NetnsAttributor {
       }
     }
     return { kind: "netns", name: this.names.get(inode) ?? `netns-${inode}` };
+  }
+
+  /** A host-netns socket's owner: the hostNetwork pod its cgroup names, else the host. */
+  private hostOwnerOf(cgroup: number): Owner {
+    const ref = cgroup === 0 ? null : this.opts.cgroups?.peek(cgroup);
+    if (!ref) return { kind: "host", name: "host" };
+    const pod = this.opts.pods?.byUid(ref.podUid);
+    // Counted before the kube API named the pod: kept under its UID, moved to the pod once it is known.
+    if (!pod) return { kind: "netns", name: `pod-${ref.podUid}` };
+    if (!pod.hostNetwork) return { kind: "host", name: "host" };
+    const { ips: _ips, ...owner } = pod;
+    return owner;
   }
 }

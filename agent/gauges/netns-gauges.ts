@@ -4,23 +4,35 @@ import {
   readNetnsCounters,
   type TcpSockstat,
 } from "./proc-counters.js";
-import { type Listener, readSocketTable, type SocketGauges, type SocketTable } from "./socket-table.js";
+import {
+  type GaugeState,
+  type Listener,
+  readSocketTable,
+  readSocketTableByPod,
+  type SocketGauges,
+  type SocketTable,
+} from "./socket-table.js";
 
 /** What one gauge pass knows of a network namespace. */
 export interface NetnsGauges {
   sockets: SocketGauges;
   listeners: Listener[];
   timeWaitByPeer: Map<string, number>;
-  /** Counter increase since the previous pass (0 on the first). */
-  counterDeltas: NetnsCounters;
+  /** Counter increase since the previous pass (0 on the first); null for a pod sharing another's netns. */
+  counterDeltas: NetnsCounters | null;
   /** The socket table was read in this pass (else the last read still holds: nothing changed since). */
   tableRead: boolean;
+  /** States whose gauge is an estimate (a hostNetwork pod's TIME_WAIT). */
+  estimated?: GaugeState[];
+  /** In a netns shared with pods (split by cgroup): each pod's own sockets, by pod UID; the rest above. */
+  podTables?: Map<string, SocketTable>;
 }
 
 interface Last {
   sockstat: TcpSockstat;
   counters: NetnsCounters;
   table: SocketTable;
+  podTables?: Map<string, SocketTable>;
   /** When TIME_WAIT peers were last listed, and how many TIME_WAIT sockets there were then. */
   timeWaitListedAt: number;
   timeWaitListed: number;
@@ -44,6 +56,9 @@ export interface GaugeReaderOptions {
   /** Socket-table reads in flight at once. */
   concurrency: number;
   readTable?: (procRoot: string, pid: number, withTimeWait: boolean) => Promise<SocketTable | null>;
+  /** Netns shared with pods told apart by cgroup (the host's, with hostNetwork pods): read split by pod. */
+  splitByPod?: (inode: number) => boolean;
+  readTableByPod?: typeof readSocketTableByPod;
   clock?: () => number;
 }
 
@@ -124,10 +139,28 @@ export class NetnsGaugeReader {
     let timeWaitListedAt = last?.timeWaitListedAt ?? 0;
     let timeWaitListed = last?.timeWaitListed ?? 0;
     let timeWaitByPeer = tw === 0 ? new Map<string, number>() : (table?.timeWaitByPeer ?? new Map());
+    if (tw === 0) {
+      // None left: when TIME_WAIT sockets come back, their peers are listed afresh.
+      timeWaitListedAt = 0;
+      timeWaitListed = 0;
+    }
+    let podTables = last?.podTables;
     if (!table || tableIsStale(last, cheap.sockstat, cheap.counters, hadTransitions)) {
       const now = this.clock();
       const withTimeWait = wantTimeWaitPeers(last, tw, now);
-      const read = await this.readTable(this.opts.procRoot, pid, withTimeWait);
+      let read: SocketTable | null;
+      if (this.opts.splitByPod?.(inode)) {
+        const split = await (this.opts.readTableByPod ?? readSocketTableByPod)(
+          this.opts.procRoot,
+          pid,
+          withTimeWait,
+        );
+        read = split?.rest ?? null;
+        podTables = split?.pods;
+      } else {
+        read = await this.readTable(this.opts.procRoot, pid, withTimeWait);
+        podTables = undefined;
+      }
       if (!read) return null;
       this.tableReads++;
       tableRead = true;
@@ -144,15 +177,17 @@ export class NetnsGaugeReader {
       sockstat: cheap.sockstat,
       counters: cheap.counters,
       table,
+      podTables,
       timeWaitListedAt,
       timeWaitListed,
     });
     return {
-      sockets: { ...table.gauges, TIME_WAIT: cheap.sockstat.tw },
+      sockets: { ...table.gauges, TIME_WAIT: Math.max(0, tw - table.finWait2TimeWait) },
       listeners: table.listeners,
       timeWaitByPeer,
       counterDeltas: deltas(cheap.counters, last?.counters),
       tableRead,
+      ...(podTables ? { podTables } : {}),
     };
   }
 }

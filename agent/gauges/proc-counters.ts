@@ -5,7 +5,10 @@ export interface TcpSockstat {
   /** Full TCP sockets hashed in this netns (every state but CLOSE and TIME_WAIT). */
   inuse: number;
   orphan: number;
-  /** TIME_WAIT sockets of this netns: exact, at no cost (the kernel keeps the count per netns). */
+  /**
+   * Timewait socks of this netns (kept per netns by the kernel: exact, at no cost): TIME_WAIT sockets plus
+   * orphaned FIN_WAIT2 ones, which the kernel also hands to timewait socks.
+   */
   tw: number;
 }
 

@@ -1,4 +1,5 @@
 import { execa } from "execa";
+import { parseKubepodsPath } from "../attribution/cgroup-path.js";
 
 /** The socket states tcpstate reports as gauges (request socks count as SYN_RECV). */
 export const GAUGE_STATES = [
@@ -50,6 +51,11 @@ export interface SocketTable {
   listeners: Listener[];
   /** Remote endpoint ("ip:port") → TIME_WAIT sockets toward it. */
   timeWaitByPeer: Map<string, number>;
+  /**
+   * FIN_WAIT2 lines that are timewait socks (an orphan's FIN_WAIT2 is handed to one at once): inode 0. The
+   * kernel's per-netns TIME_WAIT count (sockstat tw) includes them; ss lists them as FIN-WAIT-2.
+   */
+  finWait2TimeWait: number;
 }
 
 /** `10.0.0.1:80`, `[fd00::1]:80`, `[::ffff:10.0.0.1]:80`, `*:*` → address and port (v4-mapped shown as v4). */
@@ -59,9 +65,11 @@ export function splitEndpoint(text: string): { address: string; port: number } |
   let address = text.slice(0, colon);
   const port = text.slice(colon + 1) === "*" ? 0 : Number(text.slice(colon + 1));
   if (!Number.isInteger(port)) return null;
-  if (address.startsWith("[") && address.endsWith("]")) address = address.slice(1, -1);
-  const percent = address.indexOf("%"); // ss appends %iface to scoped addresses
+  // ss appends %iface to scoped addresses, after the bracket for IPv6: [fe80::2]%eth0:9001.
+  const percent = address.indexOf("%");
   if (percent >= 0) address = address.slice(0, percent);
+  if (address.startsWith("[") && address.endsWith("]")) address = address.slice(1, -1);
+  else if (address.startsWith("[")) address = address.slice(1);
   if (address.startsWith("::ffff:") && address.includes(".")) address = address.slice(7);
   return { address, port };
 }
@@ -70,22 +78,28 @@ export function formatEndpoint(address: string, port: number): string {
   return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
+/** One line of `ss -Htan` split into fields; null for anything else. */
+function splitLine(line: string): string[] | null {
+  if (!line) return null;
+  const f = line.split(/\s+/);
+  return f.length >= 5 && SS_STATES[f[0] as string] ? f : null;
+}
+
 /**
- * Output of `ss -Htan` (no header; State Recv-Q Send-Q Local Peer) → per-state counts, listeners with their
+ * Lines of `ss -Htan` (no header; State Recv-Q Send-Q Local Peer) → per-state counts, listeners with their
  * queues, and TIME_WAIT per remote endpoint. A SYN-RECV line is a request sock (or an accepted child not yet
  * established); it belongs to the listener on its local port.
  */
-export function parseSsTable(text: string): SocketTable {
+function tableOf(lines: readonly string[][]): SocketTable {
   const gauges = zeroGauges();
   const listeners = new Map<string, Listener>();
   const synByPort = new Map<number, number>();
   const timeWaitByPeer = new Map<string, number>();
-  for (const line of text.split("\n")) {
-    if (!line) continue;
-    const f = line.split(/\s+/);
-    const state = SS_STATES[f[0] as string];
-    if (!state || f.length < 5) continue;
+  let finWait2TimeWait = 0;
+  for (const f of lines) {
+    const state = SS_STATES[f[0] as string] as GaugeState;
     gauges[state]++;
+    if (state === "FIN_WAIT2" && f.includes("ino:0")) finWait2TimeWait++;
     if (state === "LISTEN") {
       const local = splitEndpoint(f[3] as string);
       if (!local) continue;
@@ -117,7 +131,50 @@ export function parseSsTable(text: string): SocketTable {
     seenPorts.add(l.port);
     l.synQueue = synByPort.get(l.port) ?? 0;
   }
-  return { gauges, listeners: [...listeners.values()], timeWaitByPeer };
+  return { gauges, listeners: [...listeners.values()], timeWaitByPeer, finWait2TimeWait };
+}
+
+export function parseSsTable(text: string): SocketTable {
+  const lines: string[][] = [];
+  for (const line of text.split("\n")) {
+    const f = splitLine(line);
+    if (f) lines.push(f);
+  }
+  return tableOf(lines);
+}
+
+/**
+ * `ss -Htane` of a netns shared by pods (the host's, with hostNetwork pods): each full socket's line names its
+ * cgroup (`cgroup:/kubepods.slice/…pod<uid>.slice/…`), which names its pod. Request socks and TIME_WAIT
+ * sockets have none: request socks go with the listener of their port; TIME_WAIT stays with the rest.
+ */
+export function parseSsTableByPod(text: string): { rest: SocketTable; pods: Map<string, SocketTable> } {
+  const byPod = new Map<string, string[][]>();
+  const rest: string[][] = [];
+  const orphans: string[][] = [];
+  const listenerPod = new Map<number, string>();
+  for (const line of text.split("\n")) {
+    const f = splitLine(line);
+    if (!f) continue;
+    const cgroup = f.find((x) => x.startsWith("cgroup:"));
+    const uid = cgroup ? parseKubepodsPath(cgroup.slice(7))?.podUid : undefined;
+    if (!uid) {
+      (f[0] === "SYN-RECV" ? orphans : rest).push(f);
+      continue;
+    }
+    if (f[0] === "LISTEN") {
+      const local = splitEndpoint(f[3] as string);
+      if (local) listenerPod.set(local.port, uid);
+    }
+    const lines = byPod.get(uid) ?? [];
+    lines.push(f);
+    byPod.set(uid, lines);
+  }
+  for (const f of orphans) {
+    const uid = listenerPod.get(splitEndpoint(f[3] as string)?.port ?? -1);
+    (uid ? (byPod.get(uid) as string[][]) : rest).push(f);
+  }
+  return { rest: tableOf(rest), pods: new Map([...byPod].map(([uid, lines]) => [uid, tableOf(lines)])) };
 }
 
 /**
@@ -129,13 +186,27 @@ export async function readSocketTable(
   pid: number,
   withTimeWait: boolean,
 ): Promise<SocketTable | null> {
-  // TIME_WAIT sockets can be most of a busy client's table; list them only when their peers are wanted.
-  const filter = withTimeWait ? [] : ["exclude", "time-wait"];
-  const result = await execa("nsenter", [`--net=${procRoot}/${pid}/ns/net`, "ss", "-Htan", ...filter], {
+  const text = await runSs(procRoot, pid, withTimeWait ? [] : ["exclude", "time-wait"]);
+  return text === null ? null : parseSsTable(text);
+}
+
+/** The same for a netns pods share, split by the pod each socket's cgroup names. */
+export async function readSocketTableByPod(
+  procRoot: string,
+  pid: number,
+  withTimeWait: boolean,
+): Promise<ReturnType<typeof parseSsTableByPod> | null> {
+  const text = await runSs(procRoot, pid, withTimeWait ? [] : ["exclude", "time-wait"]);
+  return text === null ? null : parseSsTableByPod(text);
+}
+
+async function runSs(procRoot: string, pid: number, filter: string[]): Promise<string | null> {
+  // TIME_WAIT sockets can be most of a busy client's table: the filter leaves them out unless wanted.
+  // -e: the inode (0 for timewait socks) and the cgroup of each socket.
+  const result = await execa("nsenter", [`--net=${procRoot}/${pid}/ns/net`, "ss", "-Htane", ...filter], {
     reject: false,
     timeout: 10_000,
     stdin: "ignore",
   });
-  if (result.exitCode !== 0) return null;
-  return parseSsTable(result.stdout);
+  return result.exitCode === 0 ? result.stdout : null;
 }

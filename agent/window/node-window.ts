@@ -5,8 +5,11 @@ import type { Counters, NodeHealth, NodeSummary, Owner } from "../wire/summary.j
 import { SUMMARY_SCHEMA } from "../wire/summary.js";
 import { addNetns, type EntryParts, finishEntry, newEntryParts } from "./pod-entry.js";
 
-/** This window's counts of one network namespace. */
+/** This window's counts of one network namespace (or, in a netns split by cgroup, of one cgroup in it). */
 interface NetnsCounts {
+  inode: number;
+  /** 0 where the netns is not split by cgroup. */
+  cgroup: number;
   window: Counters;
   windowTransitions: number;
   /** Connects per remote endpoint in this window. */
@@ -19,8 +22,8 @@ export interface WindowContext {
   node: string;
   bootId: string;
   now: number;
-  /** Who owns a netns now; a `netns` owner when nobody is known. */
-  ownerOf(inode: number): Owner;
+  /** Who owns a netns (a cgroup in a split netns) now; a `netns` owner when nobody is known. */
+  ownerOf(inode: number, cgroup: number): Owner;
   /** Netns that exist now: entries of vanished ones end once they count nothing more. */
   aliveNetns: ReadonlySet<number>;
   /** Pods known on this node: each is reported every window, with zeros when it made no transition. */
@@ -29,6 +32,8 @@ export interface WindowContext {
   alwaysReport: Iterable<number>;
   /** The netns's socket gauges from this window's gauge pass, where it could be read. */
   gaugesOf?(inode: number): NetnsGauges | undefined;
+  /** Gauges of a pod that shares a split netns (a hostNetwork pod): its own sockets only. */
+  podGaugesOf?(pod: Owner & { kind: "pod" }): NetnsGauges | undefined;
   health: Omit<NodeHealth, "transitions" | "attributedTransitions" | "attributedShare">;
 }
 
@@ -51,44 +56,67 @@ export function ownerKey(owner: Owner): string {
  * is, and nothing is dropped.
  */
 export class NodeWindow {
-  private readonly byNetns = new Map<number, NetnsCounts>();
+  private readonly byNetns = new Map<string, NetnsCounts>();
   /** Running totals since the agent started, per owner: a pod keeps its total when its netns ends. */
   private totals = new Map<string, Counters>();
   private windowStart: number;
   private seq = 0;
   private incomplete: string[] = [];
 
-  constructor(start: number) {
+  /**
+   * `splitByCgroup(inode)`: count this netns per cgroup (the host netns, shared by hostNetwork pods, whose
+   * sockets only their cgroup tells apart).
+   */
+  constructor(
+    start: number,
+    private readonly splitByCgroup: (inode: number) => boolean = () => false,
+  ) {
     this.windowStart = start;
   }
 
-  private entry(inode: number): NetnsCounts {
-    let e = this.byNetns.get(inode);
+  private entry(inode: number, cgroup: number): NetnsCounts {
+    const split = this.splitByCgroup(inode);
+    const key = split ? `${inode}/${cgroup}` : `${inode}`;
+    let e = this.byNetns.get(key);
     if (!e) {
-      e = { window: zeroCounters(), windowTransitions: 0, connects: new Map(), owner: null };
-      this.byNetns.set(inode, e);
+      e = {
+        inode,
+        cgroup: split ? cgroup : 0,
+        window: zeroCounters(),
+        windowTransitions: 0,
+        connects: new Map(),
+        owner: null,
+      };
+      this.byNetns.set(key, e);
     }
     return e;
   }
 
-  /** One kernel count: `count` transitions old → new of sockets in netns `inode`. */
-  add(inode: number, oldState: number, newState: number, count: number): void {
-    const e = this.entry(inode);
+  /** One kernel count: `count` transitions old → new of sockets in netns `inode` made by cgroup `cgroup`. */
+  add(inode: number, oldState: number, newState: number, count: number, cgroup = 0): void {
+    const e = this.entry(inode, cgroup);
     e.windowTransitions += count;
     addTransition(e.window, classifyTransition(oldState, newState), count);
   }
 
   /** `count` connects from netns `inode` to `address`:`port` in this window. */
-  addDestination(inode: number, address: string, port: number, count: number): void {
-    const connects = this.entry(inode).connects;
+  addDestination(inode: number, address: string, port: number, count: number, cgroup = 0): void {
+    const connects = this.entry(inode, cgroup).connects;
     const endpoint = formatEndpoint(address, port);
     connects.set(endpoint, (connects.get(endpoint) ?? 0) + count);
+  }
+
+  /** cgroup ids counted in netns split by cgroup since the window opened. */
+  cgroups(): Set<number> {
+    const set = new Set<number>();
+    for (const e of this.byNetns.values()) if (e.cgroup !== 0) set.add(e.cgroup);
+    return set;
   }
 
   /** Netns that counted transitions since the window opened. */
   active(): Set<number> {
     const set = new Set<number>();
-    for (const [inode, e] of this.byNetns) if (e.windowTransitions > 0) set.add(inode);
+    for (const e of this.byNetns.values()) if (e.windowTransitions > 0) set.add(e.inode);
     return set;
   }
 
@@ -100,28 +128,29 @@ export class NodeWindow {
   /** Closes the window: resolves owners, folds the window into the totals and returns the node summary. */
   close(ctx: WindowContext): NodeSummary {
     const grouped = new Map<string, EntryParts>();
-    const group = (owner: Owner, inode: number | null, e: NetnsCounts | null) => {
+    const group = (owner: Owner, e: NetnsCounts | null) => {
       const key = ownerKey(owner);
       let parts = grouped.get(key);
       if (!parts) {
         parts = newEntryParts(owner);
         grouped.set(key, parts);
+        if (owner.kind === "pod" && owner.hostNetwork) {
+          const own = ctx.podGaugesOf?.(owner);
+          if (own) parts.gauges.push(own);
+        }
       }
-      addNetns(
-        parts,
-        inode,
-        e?.window ?? zeroCounters(),
-        e?.connects,
-        inode === null ? undefined : ctx.gaugesOf?.(inode),
-      );
+      // A split netns's gauges are its non-pod owner's (the host's); its pods bring their own.
+      const netnsGauges =
+        e && !(e.cgroup !== 0 && owner.kind === "pod") ? ctx.gaugesOf?.(e.inode) : undefined;
+      addNetns(parts, e?.inode ?? null, e?.window ?? zeroCounters(), e?.connects, netnsGauges);
     };
     const totals = this.totals;
     let transitions = 0;
     let attributed = 0;
-    for (const inode of ctx.alwaysReport) this.entry(inode);
-    for (const [inode, e] of this.byNetns) {
-      const alive = ctx.aliveNetns.has(inode);
-      const resolved = ctx.ownerOf(inode);
+    for (const inode of ctx.alwaysReport) this.entry(inode, 0);
+    for (const [entryKey, e] of this.byNetns) {
+      const alive = ctx.aliveNetns.has(e.inode);
+      const resolved = ctx.ownerOf(e.inode, e.cgroup);
       // Late counts of a pod whose netns is gone still belong to that pod.
       const owner = resolved.kind === "netns" && e.owner && !alive ? e.owner : resolved;
       const key = ownerKey(owner);
@@ -138,13 +167,16 @@ export class NodeWindow {
       addCounters(totalOf(totals, key), e.window);
       transitions += e.windowTransitions;
       if (owner.kind === "pod") attributed += e.windowTransitions;
-      if (alive || e.windowTransitions > 0) group(owner, inode, e);
-      if (!alive && e.windowTransitions === 0) this.byNetns.delete(inode);
+      if (alive || e.windowTransitions > 0) group(owner, e);
+      // Per-cgroup entries come back with their next count; the owner's total is kept meanwhile.
+      // (Unless it waits for its pod's name: its total moves to the pod then.)
+      if ((!alive || (e.cgroup !== 0 && owner.kind !== "netns")) && e.windowTransitions === 0)
+        this.byNetns.delete(entryKey);
       e.window = zeroCounters();
       e.windowTransitions = 0;
       e.connects = new Map();
     }
-    for (const pod of ctx.knownPods) if (!grouped.has(ownerKey(pod))) group(pod, null, null);
+    for (const pod of ctx.knownPods) if (!grouped.has(ownerKey(pod))) group(pod, null);
     // Totals live as long as their owner is reported: a deleted pod's series ends with it.
     this.totals = new Map();
     const pods = [];

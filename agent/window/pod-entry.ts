@@ -52,10 +52,13 @@ export function finishEntry(parts: EntryParts, total: Counters): PodEntry {
   for (const g of gauges) {
     sockets ??= Object.fromEntries(GAUGE_STATES.map((s) => [s, 0])) as NonNullable<PodEntry["sockets"]>;
     for (const s of GAUGE_STATES) sockets[s] += g.sockets[s];
-    netnsCounters ??= Object.fromEntries(Object.keys(NETNS_COUNTERS).map((k) => [k, 0])) as NonNullable<
-      PodEntry["netnsCounters"]
-    >;
-    for (const k of Object.keys(NETNS_COUNTERS) as NetnsCounterName[]) netnsCounters[k] += g.counterDeltas[k];
+    if (g.counterDeltas) {
+      netnsCounters ??= Object.fromEntries(Object.keys(NETNS_COUNTERS).map((k) => [k, 0])) as NonNullable<
+        PodEntry["netnsCounters"]
+      >;
+      for (const k of Object.keys(NETNS_COUNTERS) as NetnsCounterName[])
+        netnsCounters[k] += g.counterDeltas[k];
+    }
     for (const [endpoint, n] of g.timeWaitByPeer) timeWait.set(endpoint, (timeWait.get(endpoint) ?? 0) + n);
   }
   return {
@@ -64,7 +67,7 @@ export function finishEntry(parts: EntryParts, total: Counters): PodEntry {
     window: parts.window,
     total: { ...total },
     sockets,
-    estimated: [],
+    estimated: [...new Set(gauges.flatMap((g) => g.estimated ?? []))],
     listeners: gauges.flatMap((g) => g.listeners),
     netnsCounters,
     topDestinations: {

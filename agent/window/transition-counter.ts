@@ -23,10 +23,10 @@ export class TransitionCounter implements ProbeListener {
   line(line: ProbeLine): void {
     switch (line.type) {
       case "count":
-        this.window.add(line.netns, line.oldState, line.newState, line.count);
+        this.window.add(line.netns, line.oldState, line.newState, line.count, line.cgroup);
         return;
       case "destination":
-        this.window.addDestination(line.netns, line.address, line.port, line.count);
+        this.window.addDestination(line.netns, line.address, line.port, line.count, line.cgroup);
         return;
       case "flush-begin":
         if (!line.final && this.lastSeq !== null && line.seq !== this.lastSeq + 1)
