@@ -10,7 +10,7 @@ import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
 import { createPodNetwork } from "../test/support/netns-pods.js";
 import { buildChurn, runChurnClient, startChurnServer } from "./churn.js";
-import { Cleanup } from "./cleanup.js";
+import { type Cleanup, runBench } from "./cleanup.js";
 import { type CountingProcess, startAgent, startBaseline } from "./counters.js";
 import { BenchError, type Options, parseOptions, rateLabel } from "./options.js";
 import { CLOCK_TICKS_PER_SECOND, cpuTicks, peakRssBytes } from "./procfs.js";
@@ -169,28 +169,12 @@ async function main(cleanup: Cleanup): Promise<void> {
   process.stdout.write(`${out.join("\n")}\n`);
 }
 
-const cleanup = new Cleanup();
-let exiting = false;
-/** Cleans up once, then exits; later calls (a second signal, an error of the interrupted run) wait for it. */
-async function shutdown(code: number, why?: string): Promise<never> {
-  if (exiting) return new Promise<never>(() => {});
-  exiting = true;
-  if (why) process.stderr.write(`agent-bench: ${why}\n`);
-  await cleanup.runAll();
-  const orphans = await orphanBpftrace();
-  if (orphans.length > 0) {
-    process.stderr.write(`agent-bench: bpftrace still running after cleanup: ${orphans.join(", ")}\n`);
-    process.exit(1);
-  }
-  process.exit(code);
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => void shutdown(130, `${signal}: cleaning up`));
-}
-process.on("uncaughtException", (err) => void shutdown(1, err.stack ?? err.message));
-process.on("unhandledRejection", (err) => void shutdown(1, String((err as Error)?.stack ?? err)));
-
-main(cleanup).then(
-  () => shutdown(0),
-  (err: Error) => shutdown(1, err instanceof BenchError ? err.message : (err.stack ?? err.message)),
+runBench(
+  "agent-bench",
+  main,
+  async () => {
+    const orphans = await orphanBpftrace();
+    return orphans.map((pid) => `bpftrace ${pid}`);
+  },
+  (err) => (err instanceof BenchError ? err.message : (err.stack ?? err.message)),
 );

@@ -67,3 +67,38 @@ export async function killIfStill(
     await sleep(100);
   }
 }
+
+/**
+ * Runs a benchmark's `main` and exits: cleans up once on success, error, SIGINT or SIGTERM (a second signal or
+ * the interrupted run's error waits for it), then exits 1 if `leftovers` finds anything of the run still alive.
+ */
+export function runBench(
+  name: string,
+  main: (cleanup: Cleanup) => Promise<void>,
+  leftovers: () => Promise<string[]>,
+  describeError: (err: Error) => string = (err) => err.stack ?? err.message,
+): void {
+  const cleanup = new Cleanup();
+  let exiting = false;
+  const shutdown = async (code: number, why?: string): Promise<never> => {
+    if (exiting) return new Promise<never>(() => {});
+    exiting = true;
+    if (why) process.stderr.write(`${name}: ${why}\n`);
+    await cleanup.runAll();
+    const left = await leftovers();
+    if (left.length > 0) {
+      process.stderr.write(`${name}: left after cleanup: ${left.join(", ")}\n`);
+      process.exit(1);
+    }
+    process.exit(code);
+  };
+  for (const signal of ["SIGINT", "SIGTERM"] as const) {
+    process.on(signal, () => void shutdown(130, `${signal}: cleaning up`));
+  }
+  process.on("uncaughtException", (err) => void shutdown(1, err.stack ?? err.message));
+  process.on("unhandledRejection", (err) => void shutdown(1, String((err as Error)?.stack ?? err)));
+  main(cleanup).then(
+    () => shutdown(0),
+    (err: Error) => shutdown(1, describeError(err)),
+  );
+}

@@ -12,7 +12,7 @@ import { availableParallelism, release, tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { NetnsGaugeReader } from "../agent/gauges/netns-gauges.js";
 import { createPodNetwork, type Pod, type PodNetwork } from "../test/support/netns-pods.js";
-import { Cleanup } from "./cleanup.js";
+import { type Cleanup, runBench } from "./cleanup.js";
 import { buildLoad, LOAD_BIN_NAME, startLoad } from "./gauges-load.js";
 import { type Cell, measure, naivePass, type Sample, summarize } from "./gauges-measure.js";
 import { commOf } from "./procfs.js";
@@ -277,28 +277,4 @@ async function leftovers(): Promise<string[]> {
   return found;
 }
 
-const cleanup = new Cleanup();
-let exiting = false;
-/** Cleans up once, then exits; later calls (a second signal, an error of the interrupted run) wait for it. */
-async function shutdown(code: number, why?: string): Promise<never> {
-  if (exiting) return new Promise<never>(() => {});
-  exiting = true;
-  if (why) process.stderr.write(`gauges-bench: ${why}\n`);
-  await cleanup.runAll();
-  const left = await leftovers();
-  if (left.length > 0) {
-    process.stderr.write(`gauges-bench: left after cleanup: ${left.join(", ")}\n`);
-    process.exit(1);
-  }
-  process.exit(code);
-}
-for (const signal of ["SIGINT", "SIGTERM"] as const) {
-  process.on(signal, () => void shutdown(130, `${signal}: cleaning up`));
-}
-process.on("uncaughtException", (err) => void shutdown(1, err.stack ?? err.message));
-process.on("unhandledRejection", (err) => void shutdown(1, String((err as Error)?.stack ?? err)));
-
-main(cleanup).then(
-  () => shutdown(0),
-  (err: Error) => shutdown(1, err.stack ?? err.message),
-);
+runBench("gauges-bench", main, leftovers);

@@ -9,7 +9,13 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { zeroCounters } from "../../agent/probe/transition.js";
 import type { Counters, NodeSummary } from "../../agent/wire/summary.js";
-import { type AgentProcess, entryOf, startAgent, waitReady } from "../support/agent-process.js";
+import {
+  type AgentProcess,
+  entryOf,
+  kubeAgentArgs,
+  startAgent,
+  waitReady,
+} from "../support/agent-process.js";
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
 import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-pods.js";
 import { runChurn, runClient, type ServerHandle, startServer } from "../support/traffic.js";
@@ -93,7 +99,7 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
     // Same IPs on another node: must never be picked for this node's netns.
     api.addPod(makePod({ namespace: "other", name: "elsewhere", node: "node-2", ips: ["10.244.9.9"] }));
     server = await startServer(b, "::", PORT);
-    agent = await startAgent(["--node-name", NODE, "--kubeconfig", kubeconfig, "--interval", "1s"]);
+    agent = await startAgent(kubeAgentArgs(NODE, kubeconfig));
     await waitReady(agent);
   });
 
@@ -294,14 +300,7 @@ describe("agent: kube API absent at start-up", () => {
       api.addPod(makePod({ namespace: "web", name: "b", node: NODE, ips: [b.ipv4] }));
       api.setDown(true);
       server = await startServer(b, "0.0.0.0", PORT);
-      agent = await startAgent([
-        "--node-name",
-        NODE,
-        "--kubeconfig",
-        await api.writeKubeconfig(dir),
-        "--interval",
-        "1s",
-      ]);
+      agent = await startAgent(kubeAgentArgs(NODE, await api.writeKubeconfig(dir)));
       await agent.waitForSummary((s) => s.health.bpftraceUp, 15_000);
       expect((await agent.get("/readyz")).status).toBe(503);
       await runClient(a, { host: b.ipv4, port: PORT, count: N, mode: "close-first" });

@@ -11,7 +11,13 @@ import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { zeroCounters } from "../../agent/probe/transition.js";
 import type { Counters, NodeSummary, PodEntry } from "../../agent/wire/summary.js";
-import { type AgentProcess, entryOf, startAgent, waitReady } from "../support/agent-process.js";
+import {
+  type AgentProcess,
+  entryOf,
+  kubeAgentArgs,
+  startAgent,
+  waitReady,
+} from "../support/agent-process.js";
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
 import { createHostPod, type HostPod } from "../support/host-pod.js";
 import { TRAFFIC_SCRIPT } from "../support/traffic.js";
@@ -114,14 +120,7 @@ describe("agent: a hostNetwork pod (real kernel, cgroup v2, fake kube API)", () 
         hostNetwork: true,
       }),
     );
-    agent = await startAgent([
-      "--node-name",
-      NODE,
-      "--kubeconfig",
-      await api.writeKubeconfig(dir),
-      "--interval",
-      "1s",
-    ]);
+    agent = await startAgent(kubeAgentArgs(NODE, await api.writeKubeconfig(dir)));
     await waitReady(agent);
   });
 

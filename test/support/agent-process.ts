@@ -89,6 +89,11 @@ export async function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): P
   };
 }
 
+/** Flags of an agent on node `node` reading pods from the kube API of `kubeconfig`, with 1 s windows. */
+export function kubeAgentArgs(node: string, kubeconfig: string): string[] {
+  return ["--node-name", node, "--kubeconfig", kubeconfig, "--interval", "1s"];
+}
+
 /** The entry of pod `name` (or `netns`/`host` owner named so) in a summary. */
 export function entryOf(summary: NodeSummary, name: string): PodEntry | undefined {
   return summary.pods.find((p) => p.owner.name === name);
