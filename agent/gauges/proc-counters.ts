@@ -1,4 +1,4 @@
-import { readFile } from "node:fs/promises";
+import { readFileSync } from "node:fs";
 
 /** `TCP: inuse 2 orphan 0 tw 1 alloc 3 mem 1` of /proc/<pid>/net/sockstat: this netns's TCP socket counts. */
 export interface TcpSockstat {
@@ -81,26 +81,27 @@ export function pickNetnsCounters(values: Map<string, number>): NetnsCounters {
   return out;
 }
 
-async function readOptional(path: string): Promise<string | null> {
+function readOptional(path: string): string | null {
   try {
-    return await readFile(path, "utf8");
+    // Synchronous on purpose: these small /proc files are generated in memory and never block, and the
+    // promise API costs ≈ 4× the CPU per read (measured by bench:gauges), which every netns pays every window.
+    return readFileSync(path, "utf8");
   } catch {
     return null; // the process left: no data, not an error
   }
 }
 
-/** Reads the cheap per-netns counters through a pid in that netns (≈ 0.1 ms each). */
+/** Reads the cheap per-netns counters through a pid in that netns (three small reads, ≈ 0.1 ms together). */
 export async function readNetnsCounters(
   procRoot: string,
   pid: number,
 ): Promise<{ sockstat: TcpSockstat; counters: NetnsCounters } | null> {
-  const [sockstat, snmp, netstat] = await Promise.all([
-    readOptional(`${procRoot}/${pid}/net/sockstat`),
-    readOptional(`${procRoot}/${pid}/net/snmp`),
-    readOptional(`${procRoot}/${pid}/net/netstat`),
-  ]);
+  const sockstat = readOptional(`${procRoot}/${pid}/net/sockstat`);
   const parsed = sockstat ? parseSockstat(sockstat) : null;
-  if (!parsed || !snmp || !netstat) return null;
+  if (!parsed) return null;
+  const snmp = readOptional(`${procRoot}/${pid}/net/snmp`);
+  const netstat = readOptional(`${procRoot}/${pid}/net/netstat`);
+  if (!snmp || !netstat) return null;
   const values = parseProcNetCounters(`${snmp}\n${netstat}`, ["Tcp", "TcpExt"]);
   return { sockstat: parsed, counters: pickNetnsCounters(values) };
 }
