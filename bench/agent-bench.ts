@@ -74,7 +74,9 @@ async function measureRun(bin: string, mode: Mode, rate: number, opts: Options, 
     // Started after the server listens: LISTEN transitions count as nothing anyway, but this keeps the
     // pods idle from the counter's first moment to the traffic.
     const counter: CountingProcess =
-      mode === "agent" ? await startAgent(topo.pods, cleanup) : await startBaseline(topo.pods, cleanup);
+      mode === "agent"
+        ? await startAgent(topo.pods, cleanup, opts.interval)
+        : await startBaseline(topo.pods, cleanup);
     bpftracePids.add(counter.bpftracePid);
     try {
       await counter.mark();
@@ -144,7 +146,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   const scored = runs.map(score);
   const notes = runs.flatMap((r) => r.collected.notes.map((n) => `- ${r.mode} ${r.rateLabel}: ${n}`));
   const out = [
-    `## tcpstate agent vs per-event baseline (${opts.path} path, ${opts.seconds} s per run, ${cpus().length} vCPUs, kernel ${release()}, ${bpftraceVersion})`,
+    `## tcpstate agent vs per-event baseline (${opts.path} path, ${opts.seconds} s per run, agent windows of ${opts.interval} s, ${cpus().length} vCPUs, kernel ${release()}, ${bpftraceVersion})`,
     "",
     mainTable(scored),
     "",

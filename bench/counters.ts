@@ -60,9 +60,9 @@ function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
   return Promise.race([p, timeout]).finally(() => clearTimeout(timer));
 }
 
-/** `tcpstate agent --standalone` with 1 s windows; counts are the pods' `total` counters. */
-export async function startAgent(pods: Pod[], cleanup: Cleanup): Promise<CountingProcess> {
-  const args = [CLI, "agent", "--standalone", "--interval", "1s", "--metrics-addr", "127.0.0.1:0"];
+/** `tcpstate agent --standalone` with `interval`-second windows; counts are the pods' `total` counters. */
+export async function startAgent(pods: Pod[], cleanup: Cleanup, interval: number): Promise<CountingProcess> {
+  const args = [CLI, "agent", "--standalone", "--interval", `${interval}s`, "--metrics-addr", "127.0.0.1:0"];
   const child = spawn(process.execPath, args, { stdio: ["ignore", "pipe", "pipe"] });
   let bpftracePid: number | undefined;
   const undo = cleanup.add("agent", async () => {
@@ -108,10 +108,11 @@ export async function startAgent(pods: Pod[], cleanup: Cleanup): Promise<Countin
     s.pods.find((p) => p.owner.kind === "netns" && p.owner.name === pod.netns);
   const nextSummary = async (): Promise<NodeSummary> => {
     const n = summaries.length;
-    for (let i = 0; i < 100 && summaries.length === n && !badLine; i++) await sleep(50);
+    const waits = (interval + 5) * 20;
+    for (let i = 0; i < waits && summaries.length === n && !badLine; i++) await sleep(50);
     if (badLine) throw badLine;
     const s = summaries.at(-1);
-    if (summaries.length === n || !s) throw new Error("agent printed no summary within 5 s");
+    if (summaries.length === n || !s) throw new Error(`agent printed no summary within ${interval + 5} s`);
     return s;
   };
   let start: NodeSummary | undefined;
@@ -129,17 +130,18 @@ export async function startAgent(pods: Pod[], cleanup: Cleanup): Promise<Countin
       const first = start;
       if (!first) throw new Error("collect() before mark()");
       const notes: string[] = [];
-      // Counts reach a summary up to two windows late (three maps rotate); wait for 4 windows and then
+      // Counts reach a summary up to 2 s late (three 1 s maps rotate); wait for 4 s of windows and then
       // for one in which no pod counted anything.
+      const minWindows = Math.max(2, Math.ceil(4 / interval));
       let last = await nextSummary();
       for (let i = 1; ; i++) {
         const quiet = pods.every((p) => {
           const e = entry(last, p);
           return e !== undefined && isZero(e.window);
         });
-        if (i >= 4 && quiet) break;
+        if (i >= minWindows && quiet) break;
         if (i >= 20) {
-          notes.push("agent: pods still counting 20 s after the traffic");
+          notes.push(`agent: pods still counting ${20 * interval} s after the traffic`);
           break;
         }
         last = await nextSummary();

@@ -13,17 +13,24 @@ export interface Options {
   /** Client target rates, connections/s; 0 = as fast as the generator goes ("max"). */
   rates: number[];
   path: BenchPath;
+  /** The agent's window, seconds (its --interval): the gauge pass runs once per window. */
+  interval: number;
 }
 
-const USAGE = "usage: agent-bench [--seconds N] [--rates max,10000] [--path loopback|veth]";
+const USAGE = "usage: agent-bench [--seconds N] [--rates max,10000] [--path loopback|veth] [--interval 5]";
 
 /** `--seconds 20 --rates max,10000 --path loopback`, or env BENCH_SECONDS / BENCH_RATES / BENCH_PATH; argv wins. */
 export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
-  let values: { seconds?: string; rates?: string; path?: string };
+  let values: { seconds?: string; rates?: string; path?: string; interval?: string };
   try {
     ({ values } = parseArgs({
       args: argv,
-      options: { seconds: { type: "string" }, rates: { type: "string" }, path: { type: "string" } },
+      options: {
+        seconds: { type: "string" },
+        rates: { type: "string" },
+        path: { type: "string" },
+        interval: { type: "string" },
+      },
     }));
   } catch (err) {
     throw new BenchError(`${(err as Error).message}\n${USAGE}`);
@@ -42,7 +49,13 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): Options {
   });
   const path = values.path ?? env.BENCH_PATH ?? "loopback";
   if (!isBenchPath(path)) throw new BenchError(`--path: expected ${BENCH_PATHS.join(" or ")}, got "${path}"`);
-  return { seconds, rates, path };
+  const intervalText = values.interval ?? env.BENCH_INTERVAL ?? "5";
+  const interval = Number(intervalText);
+  if (!Number.isInteger(interval) || interval < 1 || interval > 60)
+    throw new BenchError(
+      `--interval must be an integer number of seconds from 1 to 60, got "${intervalText}"`,
+    );
+  return { seconds, rates, path, interval };
 }
 
 function isBenchPath(s: string): s is BenchPath {
