@@ -67,9 +67,12 @@ describe("agent: per-pod socket gauges (real kernel, standalone)", () => {
     ).toMatchObject({ ok: N });
     const s = await nextSummary(agent, 3);
     const truth = await ssCount(a, "time-wait");
-    expect(truth).toBe(N);
+    const onB = await ssCount(b, "time-wait");
+    // ss is the truth the gauge is held to; the traffic only makes it large (now and then one connection's
+    // last FIN is still on its way, leaving it in FIN_WAIT2 on A and CLOSE_WAIT on B).
+    expect(truth).toBeGreaterThanOrEqual(N * 0.98);
     expect(Math.abs(socketsOf(s, a).TIME_WAIT - truth)).toBeLessThanOrEqual(truth * 0.01);
-    expect(socketsOf(s, b).TIME_WAIT).toBe(0);
+    expect(socketsOf(s, b).TIME_WAIT).toBe(onB);
     expect(socketsOf(s, b).LISTEN).toBe(1);
     expect(pod(s, b).listeners).toContainEqual({
       address: b.ipv4,
@@ -86,10 +89,10 @@ describe("agent: per-pod socket gauges (real kernel, standalone)", () => {
       .filter((d) => d.endpoint === endpoint)
       .reduce((sum, d) => sum + d.count, 0);
     expect(connects).toBe(N);
-    expect(pod(s, a).topDestinations.timeWait[0]).toEqual({ endpoint, count: N });
+    expect(pod(s, a).topDestinations.timeWait[0]).toEqual({ endpoint, count: truth });
     const metrics = (await agent.get("/metrics")).text;
     expect(metrics).toContain(
-      `tcpstate_pod_sockets{namespace="",pod="${a.netns}",workload="",state="TIME_WAIT",estimated="false"} ${N}`,
+      `tcpstate_pod_sockets{namespace="",pod="${a.netns}",workload="",state="TIME_WAIT",estimated="false"} ${socketsOf(s, a).TIME_WAIT}`,
     );
 
     // TIME_WAIT lasts 60 s (TCP_TIMEWAIT_LEN): the gauge follows ss down to 0.
