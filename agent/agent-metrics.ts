@@ -1,4 +1,4 @@
-import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
 import { GAUGE_STATES } from "./gauges/socket-table.js";
 import { COUNTER_NAMES } from "./probe/transition.js";
 import { ownerKey } from "./window/node-window.js";
@@ -81,6 +81,12 @@ export class AgentMetrics {
     help: "Failed list/watch attempts against the kube API",
     registers: [this.registry],
   });
+  readonly publishLatency = new Histogram({
+    name: "tcpstate_agent_publish_latency_seconds",
+    help: "Time from publishing a summary to JetStream's acknowledgement",
+    buckets: [0.001, 0.005, 0.01, 0.05, 0.1, 0.5, 1, 5],
+    registers: [this.registry],
+  });
   private kernelMissedSeen = 0;
   private readonly seriesByOwner = new Map<string, { namespace: string; pod: string; workload: string }>();
 
@@ -129,6 +135,40 @@ export class AgentMetrics {
     this.kernelMissedSeen = summary.health.kernelMissed;
     this.podListSynced.set(summary.health.podListSynced ? 1 : 0);
     if (!summary.complete) this.incompleteWindows.inc();
+  }
+
+  /** Publisher health, read at scrape time. */
+  bindPublisher(p: {
+    readonly buffered: number;
+    readonly dropped: number;
+    readonly connected: boolean;
+  }): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: "tcpstate_agent_publish_buffered_windows",
+      help: "Summaries waiting to be published (NATS unreachable or slow)",
+      registers,
+      collect() {
+        this.set(p.buffered);
+      },
+    });
+    new Counter({
+      name: "tcpstate_agent_publish_dropped_windows_total",
+      help: "Summaries dropped, oldest first, because the buffer (--buffer-windows) was full",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(p.dropped);
+      },
+    });
+    new Gauge({
+      name: "tcpstate_agent_nats_connected",
+      help: "1 while the agent is connected to NATS",
+      registers,
+      collect() {
+        this.set(p.connected ? 1 : 0);
+      },
+    });
   }
 
   private remove(labels: { namespace: string; pod: string; workload: string }): void {

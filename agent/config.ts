@@ -64,6 +64,35 @@ export const AgentConfigSchema = z
     netnsDir: path.default("/var/run/netns"),
     tracefs: path.default("/sys/kernel/tracing"),
     cgroupRoot: path.optional(),
+    natsUrl: z
+      .string()
+      .transform((text) =>
+        text
+          .split(",")
+          .map((u) => u.trim())
+          .filter(Boolean),
+      )
+      .pipe(
+        z
+          .array(
+            z
+              .string()
+              .regex(/^(nats|tls|wss?):\/\/[^\s]+$/, "must be nats://host:port (or tls://, ws://, wss://)"),
+          )
+          .min(1),
+      )
+      .optional(),
+    natsUser: z.string().optional(),
+    natsPassword: z.string().optional(),
+    natsPasswordFile: path.optional(),
+    natsToken: z.string().optional(),
+    natsTokenFile: path.optional(),
+    natsCreds: path.optional(),
+    natsNkey: path.optional(),
+    natsTlsCa: path.optional(),
+    natsTlsCert: path.optional(),
+    natsTlsKey: path.optional(),
+    bufferWindows: z.coerce.number().int().min(1).max(100_000).default(120),
     maxLabels: z.coerce.number().int().min(0).max(64).default(16),
     eventsPerSecond: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),

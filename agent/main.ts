@@ -14,6 +14,8 @@ import { startAgentHttp } from "./http/agent-http.js";
 import { EventStream } from "./probe/event-stream.js";
 import { preflight } from "./probe/preflight.js";
 import { BpftraceSupervisor } from "./probe/supervisor.js";
+import { natsAuthFromConfig } from "./publish/nats-auth.js";
+import { SummaryPublisher } from "./publish/summary-publisher.js";
 import { NodeWindow } from "./window/node-window.js";
 import { TransitionCounter } from "./window/transition-counter.js";
 import type { NodeSummary } from "./wire/summary.js";
@@ -49,6 +51,17 @@ export async function runAgent(
   logger.info({ bpftrace: version, node: config.nodeName, standalone: config.standalone }, "starting agent");
 
   const metrics = new AgentMetrics();
+  // With NATS, summaries go to JetStream (buffered while it is away); without, to `emit` (stdout).
+  const publisher = config.natsUrl
+    ? new SummaryPublisher({
+        servers: config.natsUrl,
+        auth: natsAuthFromConfig(config),
+        node: config.nodeName,
+        bufferWindows: config.bufferWindows,
+        logger: logger.child({ part: "publish" }),
+        onPublished: (seconds) => metrics.publishLatency.observe(seconds),
+      })
+    : null;
   const kubeConfig = config.standalone ? null : loadKubeConfig(config.kubeconfig);
   const pods = !kubeConfig
     ? null
@@ -107,6 +120,7 @@ export async function runAgent(
       const waitingFor: string[] = [];
       if (!supervisor.isReady) waitingFor.push("bpftrace probes");
       if (pods && !pods.synced) waitingFor.push("pod list from the kube API");
+      if (publisher && !publisher.connected) waitingFor.push("NATS connection");
       return {
         ready: waitingFor.length === 0,
         waitingFor,
@@ -116,6 +130,10 @@ export async function runAgent(
   });
   supervisor.start();
   void pods?.start();
+  if (publisher) {
+    metrics.bindPublisher(publisher);
+    publisher.start();
+  }
 
   const bootId = randomUUID();
   let kubeErrorsSeen = 0;
@@ -163,7 +181,8 @@ export async function runAgent(
       metrics.kubeApiErrors.inc(pods.errors - kubeErrorsSeen);
       kubeErrorsSeen = pods.errors;
     }
-    emit(summary);
+    if (publisher) publisher.enqueue(summary);
+    else emit(summary);
   };
   let closing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
@@ -181,6 +200,7 @@ export async function runAgent(
       // SIGINT runs the program's END: the counts not yet read arrive before it exits.
       await supervisor.stop();
       await closeWindow();
+      await publisher?.stop();
       await pods?.stop();
       await http.close();
       logger.info("agent stopped");

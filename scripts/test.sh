@@ -3,6 +3,7 @@
 cd "$(dirname "$0")/.."
 source scripts/prerequisites.sh
 require_agent_host
+apt_install nats-server nats-server
 npm run --silent build
 npx biome check .
 npx tsc -p tsconfig.test.json

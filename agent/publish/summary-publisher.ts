@@ -1,0 +1,200 @@
+import { readFileSync } from "node:fs";
+import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
+import {
+  type ConnectionOptions,
+  connect,
+  credsAuthenticator,
+  type NatsConnection,
+  nkeyAuthenticator,
+} from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { summarySubject } from "../wire/subjects.js";
+import type { NodeSummary } from "../wire/summary.js";
+
+export interface NatsAuth {
+  user?: string;
+  password?: string;
+  token?: string;
+  /** A .creds file (JWT + NKey seed), as `nsc` writes it. */
+  credsFile?: string;
+  /** A file holding an NKey seed (SU…). */
+  nkeySeedFile?: string;
+  tls?: { caFile?: string; certFile?: string; keyFile?: string };
+}
+
+export interface PublisherOptions {
+  servers: string[];
+  auth: NatsAuth;
+  node: string;
+  /** Windows kept while NATS is unreachable; the oldest is dropped (and counted) when full. */
+  bufferWindows: number;
+  logger: Logger;
+  /** Called once per published window with its publish latency. */
+  onPublished?(seconds: number): void;
+  clock?: () => number;
+}
+
+/** NATS connection options from tcpstate's flags (one place, so the collector can reuse it). */
+export function natsConnectionOptions(servers: string[], auth: NatsAuth, name: string): ConnectionOptions {
+  const opts: ConnectionOptions = {
+    servers,
+    name,
+    // Never give up: the agent buffers while NATS is away and delivers when it is back.
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 2000,
+    waitOnFirstConnect: true,
+  };
+  if (auth.user !== undefined) opts.user = auth.user;
+  if (auth.password !== undefined) opts.pass = auth.password;
+  if (auth.token !== undefined) opts.token = auth.token;
+  if (auth.credsFile) opts.authenticator = credsAuthenticator(readFileSync(auth.credsFile));
+  else if (auth.nkeySeedFile)
+    opts.authenticator = nkeyAuthenticator(
+      new TextEncoder().encode(readFileSync(auth.nkeySeedFile, "utf8").trim()),
+    );
+  if (auth.tls) {
+    opts.tls = {
+      ...(auth.tls.caFile ? { caFile: auth.tls.caFile } : {}),
+      ...(auth.tls.certFile ? { certFile: auth.tls.certFile } : {}),
+      ...(auth.tls.keyFile ? { keyFile: auth.tls.keyFile } : {}),
+    };
+  }
+  return opts;
+}
+
+/** The idempotent id of a window: JetStream drops a second publish with the same id in its duplicate window. */
+export function summaryMessageId(summary: NodeSummary): string {
+  return `${summary.node}/${summary.bootId}/${summary.seq}`;
+}
+
+/**
+ * Publishes node summaries to JetStream in order, one at a time, each acknowledged before the next. While NATS
+ * is unreachable (or the stream missing) summaries wait in a bounded buffer; the oldest are dropped, counted,
+ * when it is full. Publishing resumes, in order, when NATS is back.
+ */
+export class SummaryPublisher {
+  private readonly buffer: NodeSummary[] = [];
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private draining: Promise<void> | undefined;
+  private retryTimer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private lastError = "";
+  connected = false;
+  dropped = 0;
+  published = 0;
+
+  constructor(private readonly opts: PublisherOptions) {}
+
+  get buffered(): number {
+    return this.buffer.length;
+  }
+
+  /** Starts connecting (in the background: an unreachable NATS delays publishing, never start-up). */
+  start(): void {
+    void this.connectLoop();
+  }
+
+  private async connectLoop(): Promise<void> {
+    const { servers, auth, node, logger } = this.opts;
+    try {
+      const nc = await connect(natsConnectionOptions(servers, auth, `tcpstate-agent/${node}`));
+      this.nc = nc;
+      this.js = jetstream(nc);
+      this.connected = !nc.isClosed();
+      logger.info({ server: nc.getServer() }, "connected to NATS");
+      void this.watchStatus(nc);
+      this.kick();
+    } catch (err) {
+      // waitOnFirstConnect retries forever; what ends up here is fatal for the connection (bad options).
+      logger.error({ err: (err as Error).message, servers }, "cannot connect to NATS; retrying in 5 s");
+      if (!this.stopped) this.retryTimer = setTimeout(() => void this.connectLoop(), 5000);
+    }
+  }
+
+  private async watchStatus(nc: NatsConnection): Promise<void> {
+    for await (const s of nc.status()) {
+      switch (s.type) {
+        case "disconnect":
+          this.connected = false;
+          this.opts.logger.warn({ server: s.server }, "disconnected from NATS; buffering summaries");
+          break;
+        case "reconnect":
+          this.connected = true;
+          this.opts.logger.info({ server: s.server, buffered: this.buffer.length }, "reconnected to NATS");
+          this.kick();
+          break;
+        case "error":
+          this.opts.logger.error({ err: s.error.message }, "NATS error");
+          break;
+        default:
+          break;
+      }
+    }
+  }
+
+  /** Queues a window; drops the oldest when the buffer is full. */
+  enqueue(summary: NodeSummary): void {
+    this.buffer.push(summary);
+    while (this.buffer.length > this.opts.bufferWindows) {
+      this.buffer.shift();
+      this.dropped++;
+    }
+    this.kick();
+  }
+
+  private kick(): void {
+    if (this.draining || !this.js || !this.connected) return;
+    this.draining = this.drain().finally(() => {
+      this.draining = undefined;
+    });
+  }
+
+  private async drain(): Promise<void> {
+    const clock = this.opts.clock ?? Date.now;
+    while (this.buffer.length > 0 && this.js && this.connected) {
+      const summary = this.buffer[0] as NodeSummary;
+      const started = clock();
+      try {
+        await this.js.publish(summarySubject(summary.node), JSON.stringify(summary), {
+          msgID: summaryMessageId(summary),
+          timeout: 5000,
+        });
+      } catch (err) {
+        const message = (err as Error).message;
+        // Logged once per kind of failure (no stream, timeout, permissions), not once per window.
+        if (message !== this.lastError)
+          this.opts.logger.warn(
+            { err: message, buffered: this.buffer.length },
+            "publishing a summary failed; retrying",
+          );
+        this.lastError = message;
+        if (!this.stopped && !this.retryTimer)
+          this.retryTimer = setTimeout(() => {
+            this.retryTimer = undefined;
+            this.kick();
+          }, 1000);
+        return;
+      }
+      this.lastError = "";
+      // The head may have been dropped meanwhile (buffer overflow): remove what was published, not blindly [0].
+      if (this.buffer[0] === summary) this.buffer.shift();
+      this.published++;
+      this.opts.onPublished?.((clock() - started) / 1000);
+    }
+  }
+
+  /** Publishes what it can within `timeoutMs`, then closes the connection (SIGTERM path). */
+  async stop(timeoutMs = 5000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (this.buffer.length > 0 && this.connected && Date.now() < deadline) {
+      this.kick();
+      await (this.draining ?? new Promise((r) => setTimeout(r, 100)));
+    }
+    this.stopped = true;
+    if (this.retryTimer) clearTimeout(this.retryTimer);
+    if (this.buffer.length > 0)
+      this.opts.logger.warn({ lost: this.buffer.length }, "stopping with summaries not yet published");
+    await this.nc?.close();
+  }
+}

@@ -1,0 +1,16 @@
+/** NATS subjects of the v1 wire contract (one place: agent and collector both use them). */
+
+export const SUMMARY_SUBJECT_PREFIX = "tcpstate.v1.summary";
+export const SUMMARY_STREAM = "TCPSTATE_SUMMARIES";
+
+/**
+ * A node name as one subject token: `.` separates tokens and `*`/`>` are wildcards, so they become `_` (the
+ * summary itself carries the exact node name).
+ */
+export function subjectToken(name: string): string {
+  return name.replace(/[.*>\s]/g, "_");
+}
+
+export function summarySubject(node: string): string {
+  return `${SUMMARY_SUBJECT_PREFIX}.${subjectToken(node)}`;
+}

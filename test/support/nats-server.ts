@@ -1,0 +1,73 @@
+/** A real nats-server for tests: JetStream on, a loopback port, a temp store dir; restartable on the same port. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+export interface NatsServer {
+  url: string;
+  port: number;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  /** Stops it and removes its store. */
+  destroy(): Promise<void>;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export async function startNatsServer(opts: { user?: string; password?: string } = {}): Promise<NatsServer> {
+  const port = await freePort();
+  const store = await mkdtemp(path.join(tmpdir(), "tcpstate-nats-"));
+  let child: ChildProcess | undefined;
+  const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", store];
+  if (opts.user) args.push("--user", opts.user, "--pass", opts.password ?? "");
+  const server: NatsServer = {
+    url: `nats://127.0.0.1:${port}`,
+    port,
+    async start() {
+      const c = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });
+      child = c;
+      await new Promise<void>((resolve, reject) => {
+        let log = "";
+        const timer = setTimeout(() => reject(new Error(`nats-server not ready in 10 s:\n${log}`)), 10_000);
+        c.stderr?.on("data", (chunk: Buffer) => {
+          log += chunk.toString();
+          if (log.includes("Server is ready")) {
+            clearTimeout(timer);
+            resolve();
+          }
+        });
+        c.once("exit", (code) => {
+          clearTimeout(timer);
+          reject(new Error(`nats-server exited (${code}):\n${log}`));
+        });
+      });
+    },
+    async stop() {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise((r) => c.once("exit", r));
+      c.kill("SIGTERM");
+      const timer = setTimeout(() => c.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+    async destroy() {
+      await server.stop();
+      await rm(store, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+}
