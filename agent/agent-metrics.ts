@@ -51,16 +51,6 @@ export class AgentMetrics {
     help: "Tracepoint program runs the kernel skipped (BPF recursion misses): counts are exact up to these",
     registers: [this.registry],
   });
-  readonly lostEvents = new Counter({
-    name: "tcpstate_agent_lost_events_total",
-    help: "Per-event stream lines bpftrace reported lost (counts do not depend on them)",
-    registers: [this.registry],
-  });
-  readonly droppedEvents = new Counter({
-    name: "tcpstate_agent_events_dropped_total",
-    help: "Per-event stream lines dropped by the rate limit",
-    registers: [this.registry],
-  });
   readonly incompleteWindows = new Counter({
     name: "tcpstate_agent_incomplete_windows_total",
     help: "Windows whose counts may be missing (bpftrace restarted, a flush was lost)",
@@ -135,6 +125,29 @@ export class AgentMetrics {
     this.kernelMissedSeen = summary.health.kernelMissed;
     this.podListSynced.set(summary.health.podListSynced ? 1 : 0);
     if (!summary.complete) this.incompleteWindows.inc();
+  }
+
+  /** bpftrace output lost (either program) and live events dropped by the rate limit, read at scrape time. */
+  bindEventCounts(source: { lost(): number; dropped(): number }): void {
+    const registers = [this.registry];
+    new Counter({
+      name: "tcpstate_agent_lost_events_total",
+      help: 'Output events bpftrace reported lost ("Lost N events"); counts never depend on per-event delivery',
+      registers,
+      collect() {
+        this.reset();
+        this.inc(source.lost());
+      },
+    });
+    new Counter({
+      name: "tcpstate_agent_events_dropped_total",
+      help: "Live transitions dropped by the per-event stream's rate limit (--events-per-second)",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(source.dropped());
+      },
+    });
   }
 
   /** Publisher health, read at scrape time. */

@@ -1,5 +1,6 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { EVENTS_MODES } from "./publish/event-publisher.js";
 
 /** `5s`, `500ms`, `1m`, `1h` → milliseconds. */
 export function parseDuration(text: string): number | null {
@@ -93,6 +94,7 @@ export const AgentConfigSchema = z
     natsTlsCert: path.optional(),
     natsTlsKey: path.optional(),
     bufferWindows: z.coerce.number().int().min(1).max(100_000).default(120),
+    events: z.enum(EVENTS_MODES).default("on-demand"),
     maxLabels: z.coerce.number().int().min(0).max(64).default(16),
     eventsPerSecond: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),

@@ -14,6 +14,7 @@ import { startAgentHttp } from "./http/agent-http.js";
 import { EventStream } from "./probe/event-stream.js";
 import { preflight } from "./probe/preflight.js";
 import { BpftraceSupervisor } from "./probe/supervisor.js";
+import { EventPublisher } from "./publish/event-publisher.js";
 import { natsAuthFromConfig } from "./publish/nats-auth.js";
 import { SummaryPublisher } from "./publish/summary-publisher.js";
 import { NodeWindow } from "./window/node-window.js";
@@ -51,6 +52,8 @@ export async function runAgent(
   logger.info({ bpftrace: version, node: config.nodeName, standalone: config.standalone }, "starting agent");
 
   const metrics = new AgentMetrics();
+  // Filled in below: the per-event stream needs the attributor, the publisher's connection serves both.
+  let eventPublisher: EventPublisher | undefined;
   // With NATS, summaries go to JetStream (buffered while it is away); without, to `emit` (stdout).
   const publisher = config.natsUrl
     ? new SummaryPublisher({
@@ -60,6 +63,7 @@ export async function runAgent(
         bufferWindows: config.bufferWindows,
         logger: logger.child({ part: "publish" }),
         onPublished: (seconds) => metrics.publishLatency.observe(seconds),
+        onConnected: (nc) => eventPublisher?.attach(nc),
       })
     : null;
   const kubeConfig = config.standalone ? null : loadKubeConfig(config.kubeconfig);
@@ -108,8 +112,16 @@ export async function runAgent(
     selfProc: SELF_PROC,
     logger: logger.child({ part: "events" }),
     maxPerSecond: config.eventsPerSecond,
+    node: config.nodeName,
     ownerOf: (inode) => attributor.ownerOf(inode),
   });
+  if (publisher)
+    eventPublisher = new EventPublisher({
+      node: config.nodeName,
+      mode: config.events,
+      subscribe: (fn) => events.subscribe(fn),
+      logger: logger.child({ part: "event-publisher" }),
+    });
   const http = await startAgentHttp({
     host: config.metricsAddr.host,
     port: config.metricsAddr.port,
@@ -128,6 +140,7 @@ export async function runAgent(
       };
     },
   });
+  metrics.bindEventCounts({ lost: () => counter.lostEvents + events.lost, dropped: () => events.dropped });
   supervisor.start();
   void pods?.start();
   if (publisher) {
@@ -196,6 +209,7 @@ export async function runAgent(
     async stop() {
       clearInterval(timer);
       await closing;
+      await eventPublisher?.stop();
       await events.stop();
       // SIGINT runs the program's END: the counts not yet read arrive before it exits.
       await supervisor.stop();

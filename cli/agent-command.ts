@@ -133,6 +133,13 @@ const AGENT_FLAGS = [
     def: "120",
   },
   {
+    key: "events",
+    flag: "--events <mode>",
+    env: "EVENTS",
+    help: "per-event stream on NATS tcpstate.v1.events.<node>: on-demand (while a tail holds a lease), always, off",
+    def: "on-demand",
+  },
+  {
     key: "maxLabels",
     flag: "--max-labels <n>",
     env: "MAX_LABELS",

@@ -2,7 +2,7 @@ import http from "node:http";
 import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import type { TransitionEvent } from "../probe/event-stream.js";
+import type { TransitionEvent } from "../wire/events.js";
 
 export interface Readiness {
   ready: boolean;

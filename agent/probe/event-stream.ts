@@ -1,23 +1,9 @@
 import type { Logger } from "pino";
+import type { TransitionEvent } from "../wire/events.js";
 import type { Owner } from "../wire/summary.js";
 import type { ProbeLine } from "./probe-line.js";
 import { BpftraceSupervisor } from "./supervisor.js";
 import { tcpStateName } from "./tcp-state.js";
-
-/** One live transition, with its owner resolved (what `tail` shows). */
-export interface TransitionEvent {
-  time: number;
-  owner: Owner;
-  netns: number;
-  cgroup: number;
-  from: string;
-  to: string;
-  family: 4 | 6;
-  saddr: string;
-  sport: number;
-  daddr: string;
-  dport: number;
-}
 
 export interface EventStreamOptions {
   bpftrace: string;
@@ -27,6 +13,7 @@ export interface EventStreamOptions {
   logger: Logger;
   /** Events delivered per second at most; the rest are dropped and counted. */
   maxPerSecond: number;
+  node: string;
   ownerOf(inode: number): Owner;
   clock?: () => number;
 }
@@ -89,6 +76,7 @@ export class EventStream {
     this.bucketUsed++;
     const event: TransitionEvent = {
       time: now,
+      node: this.opts.node,
       owner: this.opts.ownerOf(line.netns),
       netns: line.netns,
       cgroup: line.cgroup,

@@ -1,6 +1,6 @@
 import { readFileSync } from "node:fs";
 import type { AgentConfig } from "../config.js";
-import type { NatsAuth } from "./summary-publisher.js";
+import type { NatsAuth } from "../wire/nats-connection.js";
 
 /** A config value that is well-formed but unusable (an unreadable secret file): start-up stops, exit code 2. */
 export class ConfigError extends Error {

@@ -1,26 +1,9 @@
-import { readFileSync } from "node:fs";
 import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
-import {
-  type ConnectionOptions,
-  connect,
-  credsAuthenticator,
-  type NatsConnection,
-  nkeyAuthenticator,
-} from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { type NatsAuth, natsConnectionOptions } from "../wire/nats-connection.js";
 import { summarySubject } from "../wire/subjects.js";
 import type { NodeSummary } from "../wire/summary.js";
-
-export interface NatsAuth {
-  user?: string;
-  password?: string;
-  token?: string;
-  /** A .creds file (JWT + NKey seed), as `nsc` writes it. */
-  credsFile?: string;
-  /** A file holding an NKey seed (SU…). */
-  nkeySeedFile?: string;
-  tls?: { caFile?: string; certFile?: string; keyFile?: string };
-}
 
 export interface PublisherOptions {
   servers: string[];
@@ -31,35 +14,9 @@ export interface PublisherOptions {
   logger: Logger;
   /** Called once per published window with its publish latency. */
   onPublished?(seconds: number): void;
+  /** Called once the first connection is up (others share it: the event stream). */
+  onConnected?(nc: NatsConnection): void;
   clock?: () => number;
-}
-
-/** NATS connection options from tcpstate's flags (one place, so the collector can reuse it). */
-export function natsConnectionOptions(servers: string[], auth: NatsAuth, name: string): ConnectionOptions {
-  const opts: ConnectionOptions = {
-    servers,
-    name,
-    // Never give up: the agent buffers while NATS is away and delivers when it is back.
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 2000,
-    waitOnFirstConnect: true,
-  };
-  if (auth.user !== undefined) opts.user = auth.user;
-  if (auth.password !== undefined) opts.pass = auth.password;
-  if (auth.token !== undefined) opts.token = auth.token;
-  if (auth.credsFile) opts.authenticator = credsAuthenticator(readFileSync(auth.credsFile));
-  else if (auth.nkeySeedFile)
-    opts.authenticator = nkeyAuthenticator(
-      new TextEncoder().encode(readFileSync(auth.nkeySeedFile, "utf8").trim()),
-    );
-  if (auth.tls) {
-    opts.tls = {
-      ...(auth.tls.caFile ? { caFile: auth.tls.caFile } : {}),
-      ...(auth.tls.certFile ? { certFile: auth.tls.certFile } : {}),
-      ...(auth.tls.keyFile ? { keyFile: auth.tls.keyFile } : {}),
-    };
-  }
-  return opts;
 }
 
 /** The idempotent id of a window: JetStream drops a second publish with the same id in its duplicate window. */
@@ -104,6 +61,7 @@ export class SummaryPublisher {
       this.connected = !nc.isClosed();
       logger.info({ server: nc.getServer() }, "connected to NATS");
       void this.watchStatus(nc);
+      this.opts.onConnected?.(nc);
       this.kick();
     } catch (err) {
       // waitOnFirstConnect retries forever; what ends up here is fatal for the connection (bad options).

@@ -36,7 +36,6 @@ export class TransitionCounter implements ProbeListener {
       case "lost":
         // A lost print of the counting program may hold a map's counts: say so.
         this.lostEvents += line.events;
-        this.metrics.lostEvents.inc(line.events);
         this.window.markIncomplete(`bpftrace lost ${line.events} output events`);
         return;
       case "malformed":

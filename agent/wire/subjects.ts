@@ -14,3 +14,11 @@ export function subjectToken(name: string): string {
 export function summarySubject(node: string): string {
   return `${SUMMARY_SUBJECT_PREFIX}.${subjectToken(node)}`;
 }
+
+export const EVENTS_SUBJECT_PREFIX = "tcpstate.v1.events";
+/** Lease requests for the event stream: to every agent, or to one node's (`….<node>`). */
+export const EVENTS_CONTROL_SUBJECT = "tcpstate.v1.control.events";
+
+export function eventsSubject(node: string): string {
+  return `${EVENTS_SUBJECT_PREFIX}.${subjectToken(node)}`;
+}
