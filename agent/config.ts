@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
 import { EVENTS_MODES } from "./publish/event-publisher.js";
+import { NATS_CONFIG_SHAPE } from "./wire/nats-connection.js";
 
 /** `5s`, `500ms`, `1m`, `1h` → milliseconds. */
 export function parseDuration(text: string): number | null {
@@ -65,34 +66,7 @@ export const AgentConfigSchema = z
     netnsDir: path.default("/var/run/netns"),
     tracefs: path.default("/sys/kernel/tracing"),
     cgroupRoot: path.optional(),
-    natsUrl: z
-      .string()
-      .transform((text) =>
-        text
-          .split(",")
-          .map((u) => u.trim())
-          .filter(Boolean),
-      )
-      .pipe(
-        z
-          .array(
-            z
-              .string()
-              .regex(/^(nats|tls|wss?):\/\/[^\s]+$/, "must be nats://host:port (or tls://, ws://, wss://)"),
-          )
-          .min(1),
-      )
-      .optional(),
-    natsUser: z.string().optional(),
-    natsPassword: z.string().optional(),
-    natsPasswordFile: path.optional(),
-    natsToken: z.string().optional(),
-    natsTokenFile: path.optional(),
-    natsCreds: path.optional(),
-    natsNkey: path.optional(),
-    natsTlsCa: path.optional(),
-    natsTlsCert: path.optional(),
-    natsTlsKey: path.optional(),
+    ...NATS_CONFIG_SHAPE,
     bufferWindows: z.coerce.number().int().min(1).max(100_000).default(120),
     events: z.enum(EVENTS_MODES).default("on-demand"),
     maxLabels: z.coerce.number().int().min(0).max(64).default(16),

@@ -15,10 +15,10 @@ import { EventStream } from "./probe/event-stream.js";
 import { preflight } from "./probe/preflight.js";
 import { BpftraceSupervisor } from "./probe/supervisor.js";
 import { EventPublisher } from "./publish/event-publisher.js";
-import { natsAuthFromConfig } from "./publish/nats-auth.js";
 import { SummaryPublisher } from "./publish/summary-publisher.js";
 import { NodeWindow } from "./window/node-window.js";
 import { TransitionCounter } from "./window/transition-counter.js";
+import { natsAuthFromConfig } from "./wire/nats-connection.js";
 import type { NodeSummary } from "./wire/summary.js";
 
 export const PROBE_DIR = fileURLToPath(new URL("./probe/", import.meta.url));

@@ -1,13 +1,13 @@
-import { Command, Option } from "commander";
+import { Command } from "commander";
 import { pino } from "pino";
-import type { z } from "zod";
 import { AgentConfigSchema } from "../agent/config.js";
 import { runAgent } from "../agent/main.js";
 import { ProbeError } from "../agent/probe/probe-error.js";
+import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
 import { UsageError } from "./usage-error.js";
 
 /** Every agent flag: its config key, the env var that also sets it, and its help. One table, one truth. */
-const AGENT_FLAGS = [
+export const AGENT_FLAGS: readonly Flag[] = [
   {
     key: "nodeName",
     flag: "--node-name <name>",
@@ -75,57 +75,6 @@ const AGENT_FLAGS = [
     help: "cgroup v2 mount, for hostNetwork pods (default: found in /proc/self/mounts)",
   },
   {
-    key: "natsUrl",
-    flag: "--nats-url <urls>",
-    env: "NATS_URL",
-    help: "publish summaries to NATS JetStream (comma-separated servers); without it they go to stdout",
-  },
-  { key: "natsUser", flag: "--nats-user <user>", env: "NATS_USER", help: "NATS user" },
-  {
-    key: "natsPassword",
-    flag: "--nats-password <password>",
-    env: "NATS_PASSWORD",
-    help: "NATS password (prefer --nats-password-file)",
-  },
-  {
-    key: "natsPasswordFile",
-    flag: "--nats-password-file <path>",
-    env: "NATS_PASSWORD_FILE",
-    help: "file holding the NATS password (a mounted Secret)",
-  },
-  {
-    key: "natsToken",
-    flag: "--nats-token <token>",
-    env: "NATS_TOKEN",
-    help: "NATS token (prefer --nats-token-file)",
-  },
-  {
-    key: "natsTokenFile",
-    flag: "--nats-token-file <path>",
-    env: "NATS_TOKEN_FILE",
-    help: "file holding the NATS token",
-  },
-  {
-    key: "natsCreds",
-    flag: "--nats-creds <path>",
-    env: "NATS_CREDS",
-    help: "NATS .creds file (JWT and NKey seed)",
-  },
-  { key: "natsNkey", flag: "--nats-nkey <path>", env: "NATS_NKEY", help: "file holding an NKey seed" },
-  {
-    key: "natsTlsCa",
-    flag: "--nats-tls-ca <path>",
-    env: "NATS_TLS_CA",
-    help: "CA bundle to verify the NATS server",
-  },
-  {
-    key: "natsTlsCert",
-    flag: "--nats-tls-cert <path>",
-    env: "NATS_TLS_CERT",
-    help: "client certificate for NATS",
-  },
-  { key: "natsTlsKey", flag: "--nats-tls-key <path>", env: "NATS_TLS_KEY", help: "client key for NATS" },
-  {
     key: "bufferWindows",
     flag: "--buffer-windows <n>",
     env: "BUFFER_WINDOWS",
@@ -160,19 +109,8 @@ const AGENT_FLAGS = [
     help: "trace, debug, info, warn, error",
     def: "info",
   },
-] as const;
-
-/** A zod issue → "--interval (env INTERVAL): must be …". */
-export function describeConfigIssues(error: z.ZodError): string {
-  return error.issues
-    .map((issue) => {
-      const key = String(issue.path[0] ?? "");
-      const flag = AGENT_FLAGS.find((f) => f.key === key);
-      const where = flag ? `${flag.flag.split(" ")[0]} (env ${flag.env})` : key || "config";
-      return `invalid ${where}: ${issue.message}`;
-    })
-    .join("\n");
-}
+  ...NATS_FLAGS,
+];
 
 export function agentCommand(): Command {
   const cmd = new Command("agent")
@@ -183,16 +121,12 @@ export function agentCommand(): Command {
       "after",
       "\nSummaries go to stdout as one JSON line per window; logs go to stderr as JSON (pino).\nEvery flag can also be set by the environment variable shown.",
     );
-  for (const f of AGENT_FLAGS) {
-    const opt = new Option(f.flag, f.help).env(f.env);
-    if ("def" in f) opt.default(f.def);
-    cmd.addOption(opt);
-  }
+  addFlags(cmd, AGENT_FLAGS);
   cmd.action(async (opts: Record<string, unknown>) => {
     if (typeof opts.standalone === "string")
       opts.standalone = !["", "0", "false", "no"].includes(opts.standalone);
     const parsed = AgentConfigSchema.safeParse(opts);
-    if (!parsed.success) throw new UsageError(describeConfigIssues(parsed.error));
+    if (!parsed.success) throw new UsageError(describeConfigIssues(parsed.error, AGENT_FLAGS));
     const config = parsed.data;
     const logger = pino(
       { level: config.logLevel, base: { component: "agent", node: config.nodeName } },

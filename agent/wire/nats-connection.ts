@@ -1,5 +1,6 @@
 import { readFileSync } from "node:fs";
 import { type ConnectionOptions, credsAuthenticator, nkeyAuthenticator } from "@nats-io/transport-node";
+import { z } from "zod";
 
 export interface NatsAuth {
   user?: string;
@@ -38,4 +39,83 @@ export function natsConnectionOptions(servers: string[], auth: NatsAuth, name: s
     };
   }
   return opts;
+}
+
+const secretPath = z.string().min(1, "must not be empty");
+
+/** The NATS flags agent and collector share (config keys; the CLI maps them to --nats-* flags and env). */
+export const NATS_CONFIG_SHAPE = {
+  natsUrl: z
+    .string()
+    .transform((text) =>
+      text
+        .split(",")
+        .map((u) => u.trim())
+        .filter(Boolean),
+    )
+    .pipe(
+      z
+        .array(
+          z
+            .string()
+            .regex(/^(nats|tls|wss?):\/\/[^\s]+$/, "must be nats://host:port (or tls://, ws://, wss://)"),
+        )
+        .min(1),
+    )
+    .optional(),
+  natsUser: z.string().optional(),
+  natsPassword: z.string().optional(),
+  natsPasswordFile: secretPath.optional(),
+  natsToken: z.string().optional(),
+  natsTokenFile: secretPath.optional(),
+  natsCreds: secretPath.optional(),
+  natsNkey: secretPath.optional(),
+  natsTlsCa: secretPath.optional(),
+  natsTlsCert: secretPath.optional(),
+  natsTlsKey: secretPath.optional(),
+};
+
+const NatsConfigSchema = z.object(NATS_CONFIG_SHAPE);
+export type NatsConfig = z.output<typeof NatsConfigSchema>;
+
+/** A config value that is well-formed but unusable (an unreadable secret file): start-up stops, exit code 2. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+function readSecret(flag: string, path: string): string {
+  try {
+    return readFileSync(path, "utf8").trim();
+  } catch (err) {
+    throw new ConfigError(`invalid ${flag}: cannot read ${path}: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+function readable(flag: string, path: string | undefined): string | undefined {
+  if (path !== undefined) readSecret(flag, path);
+  return path;
+}
+
+/** NATS credentials from flags, env or secret files (files win: they are how Kubernetes Secrets arrive). */
+export function natsAuthFromConfig(c: NatsConfig): NatsAuth {
+  const auth: NatsAuth = {};
+  if (c.natsUser !== undefined) auth.user = c.natsUser;
+  const password = c.natsPasswordFile
+    ? readSecret("--nats-password-file", c.natsPasswordFile)
+    : c.natsPassword;
+  if (password !== undefined) auth.password = password;
+  const token = c.natsTokenFile ? readSecret("--nats-token-file", c.natsTokenFile) : c.natsToken;
+  if (token !== undefined) auth.token = token;
+  const creds = readable("--nats-creds", c.natsCreds);
+  if (creds) auth.credsFile = creds;
+  const nkey = readable("--nats-nkey", c.natsNkey);
+  if (nkey) auth.nkeySeedFile = nkey;
+  const tls = {
+    caFile: readable("--nats-tls-ca", c.natsTlsCa),
+    certFile: readable("--nats-tls-cert", c.natsTlsCert),
+    keyFile: readable("--nats-tls-key", c.natsTlsKey),
+  };
+  if (tls.caFile || tls.certFile || tls.keyFile)
+    auth.tls = Object.fromEntries(Object.entries(tls).filter(([, v]) => v)) as NatsAuth["tls"] & object;
+  return auth;
 }

@@ -1,12 +1,13 @@
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
 import { AgentConfigSchema, parseDuration, parseListenAddress } from "../../agent/config.js";
-import { describeConfigIssues } from "../../cli/agent-command.js";
+import { AGENT_FLAGS } from "../../cli/agent-command.js";
+import { describeConfigIssues } from "../../cli/flag-table.js";
 
 /** The message the CLI prints for `input`, or null when the config is valid. */
 function problems(input: Record<string, unknown>): string | null {
   const r = AgentConfigSchema.safeParse(input);
-  return r.success ? null : describeConfigIssues(r.error);
+  return r.success ? null : describeConfigIssues(r.error, AGENT_FLAGS);
 }
 
 describe("parseDuration", () => {
@@ -69,6 +70,8 @@ describe("AgentConfigSchema", () => {
       procRoot: "/proc",
       netnsDir: "/var/run/netns",
       tracefs: "/sys/kernel/tracing",
+      bufferWindows: 120,
+      events: "on-demand",
       maxLabels: 16,
       eventsPerSecond: 10_000,
       logLevel: "info",

@@ -1,0 +1,86 @@
+import { type Command, Option } from "commander";
+import type { z } from "zod";
+
+/** A command-line flag: its config key, the env var that also sets it, its help and default. */
+export interface Flag {
+  key: string;
+  flag: string;
+  env: string;
+  help: string;
+  def?: string;
+}
+
+export function addFlags(cmd: Command, flags: readonly Flag[]): void {
+  for (const f of flags) {
+    const opt = new Option(f.flag, f.help).env(f.env);
+    if (f.def !== undefined) opt.default(f.def);
+    cmd.addOption(opt);
+  }
+}
+
+/** A zod issue → "invalid --interval (env INTERVAL): must be …", naming the flag a user typed. */
+export function describeConfigIssues(error: z.ZodError, flags: readonly Flag[]): string {
+  return error.issues
+    .map((issue) => {
+      const key = String(issue.path[0] ?? "");
+      const flag = flags.find((f) => f.key === key);
+      const where = flag ? `${flag.flag.split(" ")[0]} (env ${flag.env})` : key || "config";
+      return `invalid ${where}: ${issue.message}`;
+    })
+    .join("\n");
+}
+
+/** NATS connection flags, shared by the agent and the collector. */
+export const NATS_FLAGS: readonly Flag[] = [
+  {
+    key: "natsUrl",
+    flag: "--nats-url <urls>",
+    env: "NATS_URL",
+    help: "publish summaries to NATS JetStream (comma-separated servers); without it they go to stdout",
+  },
+  { key: "natsUser", flag: "--nats-user <user>", env: "NATS_USER", help: "NATS user" },
+  {
+    key: "natsPassword",
+    flag: "--nats-password <password>",
+    env: "NATS_PASSWORD",
+    help: "NATS password (prefer --nats-password-file)",
+  },
+  {
+    key: "natsPasswordFile",
+    flag: "--nats-password-file <path>",
+    env: "NATS_PASSWORD_FILE",
+    help: "file holding the NATS password (a mounted Secret)",
+  },
+  {
+    key: "natsToken",
+    flag: "--nats-token <token>",
+    env: "NATS_TOKEN",
+    help: "NATS token (prefer --nats-token-file)",
+  },
+  {
+    key: "natsTokenFile",
+    flag: "--nats-token-file <path>",
+    env: "NATS_TOKEN_FILE",
+    help: "file holding the NATS token",
+  },
+  {
+    key: "natsCreds",
+    flag: "--nats-creds <path>",
+    env: "NATS_CREDS",
+    help: "NATS .creds file (JWT and NKey seed)",
+  },
+  { key: "natsNkey", flag: "--nats-nkey <path>", env: "NATS_NKEY", help: "file holding an NKey seed" },
+  {
+    key: "natsTlsCa",
+    flag: "--nats-tls-ca <path>",
+    env: "NATS_TLS_CA",
+    help: "CA bundle to verify the NATS server",
+  },
+  {
+    key: "natsTlsCert",
+    flag: "--nats-tls-cert <path>",
+    env: "NATS_TLS_CERT",
+    help: "client certificate for NATS",
+  },
+  { key: "natsTlsKey", flag: "--nats-tls-key <path>", env: "NATS_TLS_KEY", help: "client key for NATS" },
+];
