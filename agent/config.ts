@@ -1,53 +1,8 @@
 import { hostname } from "node:os";
 import { z } from "zod";
+import { duration, listenAddress } from "../common/config-values.js";
 import { EVENTS_MODES } from "./publish/event-publisher.js";
 import { NATS_CONFIG_SHAPE } from "./wire/nats-connection.js";
-
-/** `5s`, `500ms`, `1m`, `1h` → milliseconds. */
-export function parseDuration(text: string): number | null {
-  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());
-  if (!m) return null;
-  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 }[m[2] as "ms" | "s" | "m" | "h"];
-  return Math.round(Number(m[1]) * unit);
-}
-
-const duration = (min: number, max: number) =>
-  z.string().transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === null) {
-      ctx.addIssue({ code: "custom", message: `expected a duration like 5s, 500ms or 1m, got "${text}"` });
-      return z.NEVER;
-    }
-    if (ms < min || ms > max) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be between ${min / 1000}s and ${max / 1000}s, got "${text}"`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
-/** `:9464`, `127.0.0.1:9464`, `[::1]:9464` → host and port (host "" = every address). */
-export function parseListenAddress(text: string): { host: string; port: number } | null {
-  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:[\]]*)):(\d{1,5})$/.exec(text.trim());
-  if (!m) return null;
-  const port = Number(m[3]);
-  if (port > 65535) return null;
-  return { host: m[1] ?? m[2] ?? "", port };
-}
-
-const listenAddress = z.string().transform((text, ctx) => {
-  const addr = parseListenAddress(text);
-  if (!addr) {
-    ctx.addIssue({
-      code: "custom",
-      message: `expected [host]:port like :9464 or 127.0.0.1:9464, got "${text}"`,
-    });
-    return z.NEVER;
-  }
-  return addr;
-});
 
 const path = z.string().min(1, "must not be empty");
 

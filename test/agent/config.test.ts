@@ -1,8 +1,9 @@
 import { hostname } from "node:os";
 import { describe, expect, it } from "vitest";
-import { AgentConfigSchema, parseDuration, parseListenAddress } from "../../agent/config.js";
+import { AgentConfigSchema } from "../../agent/config.js";
 import { AGENT_FLAGS } from "../../cli/agent-command.js";
 import { describeConfigIssues } from "../../cli/flag-table.js";
+import { parseDuration, parseListenAddress } from "../../common/config-values.js";
 
 /** The message the CLI prints for `input`, or null when the config is valid. */
 function problems(input: Record<string, unknown>): string | null {
