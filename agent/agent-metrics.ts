@@ -1,8 +1,8 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
-import { GAUGE_STATES } from "./gauges/socket-table.js";
-import { COUNTER_NAMES } from "./probe/transition.js";
-import { ownerKey } from "./window/node-window.js";
+import { COUNTER_NAMES } from "./wire/counters.js";
+import { GAUGE_STATES } from "./wire/gauges.js";
 import type { NodeSummary } from "./wire/summary.js";
+import { ownerKey } from "./wire/summary.js";
 
 /** Every metric the agent exports, in one place. */
 export class AgentMetrics {

@@ -4,7 +4,8 @@
 // and, at EOF, one JSON line with the counts.
 import { createInterface } from "node:readline";
 import { parseProbeLine } from "../agent/probe/probe-line.js";
-import { addTransition, type Counters, classifyTransition, zeroCounters } from "../agent/probe/transition.js";
+import { addTransition, classifyTransition } from "../agent/probe/transition.js";
+import { type Counters, zeroCounters } from "../agent/wire/counters.js";
 
 export interface BaselineCounts {
   /** Counters per netns inode. */

@@ -5,7 +5,7 @@ import { createInterface } from "node:readline";
 import { setTimeout as sleep } from "node:timers/promises";
 import { fileURLToPath } from "node:url";
 import { readTracepointMisses } from "../agent/probe/prog-stats.js";
-import { addCounters, type Counters, zeroCounters } from "../agent/probe/transition.js";
+import { addCounters, type Counters, zeroCounters } from "../agent/wire/counters.js";
 import { type NodeSummary, NodeSummarySchema, type PodEntry } from "../agent/wire/summary.js";
 import type { Pod } from "../test/support/netns-pods.js";
 import type { BaselineCounts } from "./baseline-counter.js";

@@ -1,5 +1,5 @@
 // Ground truth vs counts, and the markdown tables the benchmark prints.
-import { COUNTER_NAMES, type CounterName } from "../agent/probe/transition.js";
+import { COUNTER_NAMES, type CounterName } from "../agent/wire/counters.js";
 import type { Collected } from "./counters.js";
 import type { BenchPath } from "./options.js";
 

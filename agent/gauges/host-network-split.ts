@@ -1,5 +1,5 @@
+import { zeroGauges } from "../wire/gauges.js";
 import type { NetnsGauges } from "./netns-gauges.js";
-import { zeroGauges } from "./socket-table.js";
 import { reconcileTimeWait, type TimeWaitEstimator } from "./time-wait-estimate.js";
 
 /**

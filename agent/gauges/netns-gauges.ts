@@ -1,17 +1,6 @@
-import {
-  type NetnsCounterName,
-  type NetnsCounters,
-  readNetnsCounters,
-  type TcpSockstat,
-} from "./proc-counters.js";
-import {
-  type GaugeState,
-  type Listener,
-  readSocketTable,
-  readSocketTableByPod,
-  type SocketGauges,
-  type SocketTable,
-} from "./socket-table.js";
+import type { GaugeState, NetnsCounterName, NetnsCounters, SocketGauges } from "../wire/gauges.js";
+import { readNetnsCounters, type TcpSockstat } from "./proc-counters.js";
+import { type Listener, readSocketTable, readSocketTableByPod, type SocketTable } from "./socket-table.js";
 
 /** What one gauge pass knows of a network namespace. */
 export interface NetnsGauges {

@@ -1,4 +1,5 @@
 import { readFileSync } from "node:fs";
+import { NETNS_COUNTERS, type NetnsCounterName, type NetnsCounters } from "../wire/gauges.js";
 
 /** `TCP: inuse 2 orphan 0 tw 1 alloc 3 mem 1` of /proc/<pid>/net/sockstat: this netns's TCP socket counts. */
 export interface TcpSockstat {
@@ -54,25 +55,6 @@ export function parseProcNetCounters(text: string, prefixes: readonly string[]):
   }
   return out;
 }
-
-/** The netns counters tcpstate reports as deltas per window (listen-queue and SYN pressure). */
-export const NETNS_COUNTERS = {
-  listen_overflows: "TcpExt.ListenOverflows",
-  listen_drops: "TcpExt.ListenDrops",
-  req_q_full_drops: "TcpExt.TCPReqQFullDrop",
-  req_q_full_do_cookies: "TcpExt.TCPReqQFullDoCookies",
-  syncookies_sent: "TcpExt.SyncookiesSent",
-  syncookies_recv: "TcpExt.SyncookiesRecv",
-  syncookies_failed: "TcpExt.SyncookiesFailed",
-  active_opens: "Tcp.ActiveOpens",
-  passive_opens: "Tcp.PassiveOpens",
-  attempt_fails: "Tcp.AttemptFails",
-  estab_resets: "Tcp.EstabResets",
-  in_segs: "Tcp.InSegs",
-  out_segs: "Tcp.OutSegs",
-} as const;
-export type NetnsCounterName = keyof typeof NETNS_COUNTERS;
-export type NetnsCounters = Record<NetnsCounterName, number>;
 
 export function pickNetnsCounters(values: Map<string, number>): NetnsCounters {
   const out = {} as NetnsCounters;

@@ -1,21 +1,6 @@
 import { execa } from "execa";
 import { parseKubepodsPath } from "../attribution/cgroup-path.js";
-
-/** The socket states tcpstate reports as gauges (request socks count as SYN_RECV). */
-export const GAUGE_STATES = [
-  "ESTABLISHED",
-  "SYN_SENT",
-  "SYN_RECV",
-  "FIN_WAIT1",
-  "FIN_WAIT2",
-  "TIME_WAIT",
-  "CLOSE_WAIT",
-  "LAST_ACK",
-  "CLOSING",
-  "LISTEN",
-] as const;
-export type GaugeState = (typeof GAUGE_STATES)[number];
-export type SocketGauges = Record<GaugeState, number>;
+import { type GaugeState, type SocketGauges, zeroGauges } from "../wire/gauges.js";
 
 // ss's state names → ours.
 const SS_STATES: Record<string, GaugeState> = {
@@ -30,10 +15,6 @@ const SS_STATES: Record<string, GaugeState> = {
   CLOSING: "CLOSING",
   LISTEN: "LISTEN",
 };
-
-export function zeroGauges(): SocketGauges {
-  return Object.fromEntries(GAUGE_STATES.map((s) => [s, 0])) as SocketGauges;
-}
 
 export interface Listener {
   address: string;

@@ -1,30 +1,5 @@
+import { COUNTER_NAMES, type CounterName, type Counters } from "../wire/counters.js";
 import { TcpState } from "./tcp-state.js";
-
-/** The per-pod counters every part of tcpstate uses (definitions in DESIGN.md, "Counting"). */
-export const COUNTER_NAMES = [
-  "active_opens",
-  "passive_opens",
-  "established",
-  "failed_connects",
-  "closes",
-  "resets",
-  "time_wait_entries",
-] as const;
-
-export type CounterName = (typeof COUNTER_NAMES)[number];
-export type Counters = Record<CounterName, number>;
-
-export function zeroCounters(): Counters {
-  return {
-    active_opens: 0,
-    passive_opens: 0,
-    established: 0,
-    failed_connects: 0,
-    closes: 0,
-    resets: 0,
-    time_wait_entries: 0,
-  };
-}
 
 // Bit per counter, so a transition's classification is one small integer looked up in a table.
 const BIT: Record<CounterName, number> = {
@@ -59,8 +34,4 @@ export function classifyTransition(oldState: number, newState: number): number {
 export function addTransition(into: Counters, bits: number, count: number): void {
   if (bits === 0) return;
   for (const name of COUNTER_NAMES) if (bits & BIT[name]) into[name] += count;
-}
-
-export function addCounters(into: Counters, from: Counters): void {
-  for (const name of COUNTER_NAMES) into[name] += from[name];
 }

@@ -1,8 +1,9 @@
 import type { NetnsGauges } from "../gauges/netns-gauges.js";
 import { formatEndpoint } from "../gauges/socket-table.js";
-import { addCounters, addTransition, classifyTransition, zeroCounters } from "../probe/transition.js";
+import { addTransition, classifyTransition } from "../probe/transition.js";
+import { addCounters, zeroCounters } from "../wire/counters.js";
 import type { Counters, NodeHealth, NodeSummary, Owner } from "../wire/summary.js";
-import { SUMMARY_SCHEMA } from "../wire/summary.js";
+import { ownerKey, SUMMARY_SCHEMA } from "../wire/summary.js";
 import { addNetns, type EntryParts, finishEntry, newEntryParts } from "./pod-entry.js";
 
 /** This window's counts of one network namespace (or, in a netns split by cgroup, of one cgroup in it). */
@@ -44,10 +45,6 @@ function totalOf(totals: Map<string, Counters>, key: string): Counters {
     totals.set(key, total);
   }
   return total;
-}
-
-export function ownerKey(owner: Owner): string {
-  return owner.kind === "pod" ? `pod/${owner.uid}` : `${owner.kind}/${owner.name}`;
 }
 
 /**

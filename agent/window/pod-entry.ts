@@ -1,7 +1,6 @@
 import type { NetnsGauges } from "../gauges/netns-gauges.js";
-import { NETNS_COUNTERS, type NetnsCounterName } from "../gauges/proc-counters.js";
-import { GAUGE_STATES } from "../gauges/socket-table.js";
-import { addCounters, zeroCounters } from "../probe/transition.js";
+import { addCounters, zeroCounters } from "../wire/counters.js";
+import { GAUGE_STATES, NETNS_COUNTERS, type NetnsCounterName } from "../wire/gauges.js";
 import type { Counters, Destination, Owner, PodEntry } from "../wire/summary.js";
 
 /** How many remote endpoints a pod's top lists keep (bounded cardinality). */

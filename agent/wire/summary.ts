@@ -3,9 +3,8 @@
  * import it. Raw bpftrace text never reaches this far.
  */
 import { z } from "zod";
-import { NETNS_COUNTERS } from "../gauges/proc-counters.js";
-import { GAUGE_STATES } from "../gauges/socket-table.js";
-import { COUNTER_NAMES } from "../probe/transition.js";
+import { COUNTER_NAMES } from "./counters.js";
+import { GAUGE_STATES, NETNS_COUNTERS } from "./gauges.js";
 
 export const SUMMARY_SCHEMA = "tcpstate.v1.summary" as const;
 
@@ -138,3 +137,8 @@ export type Listener = z.infer<typeof ListenerSchema>;
 export type Destination = z.infer<typeof DestinationSchema>;
 export type NodeHealth = z.infer<typeof NodeHealthSchema>;
 export type NodeSummary = z.infer<typeof NodeSummarySchema>;
+
+/** An owner's identity: pods by UID (cluster-wide unique), the rest by kind and name. */
+export function ownerKey(owner: Owner): string {
+  return owner.kind === "pod" ? `pod/${owner.uid}` : `${owner.kind}/${owner.name}`;
+}

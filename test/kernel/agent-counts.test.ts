@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { zeroCounters } from "../../agent/probe/transition.js";
+import { zeroCounters } from "../../agent/wire/counters.js";
 import type { Counters, NodeSummary } from "../../agent/wire/summary.js";
 import {
   type AgentProcess,

@@ -9,7 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { zeroCounters } from "../../agent/probe/transition.js";
+import { zeroCounters } from "../../agent/wire/counters.js";
 import type { Counters, NodeSummary, PodEntry } from "../../agent/wire/summary.js";
 import {
   type AgentProcess,

@@ -10,14 +10,13 @@ import {
   wantTimeWaitPeers,
 } from "../../../agent/gauges/netns-gauges.js";
 import {
-  NETNS_COUNTERS,
-  type NetnsCounters,
   parseProcNetCounters,
   parseSockstat,
   pickNetnsCounters,
   type TcpSockstat,
 } from "../../../agent/gauges/proc-counters.js";
-import { GAUGE_STATES, parseSsTable } from "../../../agent/gauges/socket-table.js";
+import { parseSsTable } from "../../../agent/gauges/socket-table.js";
+import { GAUGE_STATES, NETNS_COUNTERS, type NetnsCounters } from "../../../agent/wire/gauges.js";
 
 /*
  * test/fixtures/ss (capture.sh), all taken together from one test network namespace: ss-Htan.txt is its

@@ -1,12 +1,11 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
-  NETNS_COUNTERS,
-  type NetnsCounterName,
   parseProcNetCounters,
   parseSockstat,
   pickNetnsCounters,
 } from "../../../agent/gauges/proc-counters.js";
+import { NETNS_COUNTERS, type NetnsCounterName } from "../../../agent/wire/gauges.js";
 
 /*
  * Fixtures under test/fixtures/proc-counters are verbatim copies of this machine's /proc/self/net/{sockstat,

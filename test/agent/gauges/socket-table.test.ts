@@ -1,13 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import {
-  formatEndpoint,
-  GAUGE_STATES,
-  type GaugeState,
-  parseSsTable,
-  splitEndpoint,
-  zeroGauges,
-} from "../../../agent/gauges/socket-table.js";
+import { formatEndpoint, parseSsTable, splitEndpoint } from "../../../agent/gauges/socket-table.js";
+import { GAUGE_STATES, type GaugeState, zeroGauges } from "../../../agent/wire/gauges.js";
 
 /*
  * Fixtures under test/fixtures/ss are verbatim `ss -Htan` output of two network namespaces made on this machine

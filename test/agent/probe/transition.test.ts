@@ -1,13 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { TcpState } from "../../../agent/probe/tcp-state.js";
-import {
-  addCounters,
-  addTransition,
-  COUNTER_NAMES,
-  type Counters,
-  classifyTransition,
-  zeroCounters,
-} from "../../../agent/probe/transition.js";
+import { addTransition, classifyTransition } from "../../../agent/probe/transition.js";
+import { addCounters, COUNTER_NAMES, type Counters, zeroCounters } from "../../../agent/wire/counters.js";
 
 const {
   ESTABLISHED,

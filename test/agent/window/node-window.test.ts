@@ -1,8 +1,14 @@
 import { describe, expect, it } from "vitest";
 import { TcpState } from "../../../agent/probe/tcp-state.js";
-import { type Counters, zeroCounters } from "../../../agent/probe/transition.js";
-import { NodeWindow, ownerKey, type WindowContext } from "../../../agent/window/node-window.js";
-import { NodeSummarySchema, type Owner, type PodEntry, type PodOwner } from "../../../agent/wire/summary.js";
+import { NodeWindow, type WindowContext } from "../../../agent/window/node-window.js";
+import { type Counters, zeroCounters } from "../../../agent/wire/counters.js";
+import {
+  NodeSummarySchema,
+  type Owner,
+  ownerKey,
+  type PodEntry,
+  type PodOwner,
+} from "../../../agent/wire/summary.js";
 
 const { CLOSE, SYN_SENT, ESTABLISHED, FIN_WAIT1, FIN_WAIT2, LISTEN, SYN_RECV } = TcpState;
 

@@ -1,9 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import type { NetnsGauges } from "../../../agent/gauges/netns-gauges.js";
-import { NETNS_COUNTERS, type NetnsCounters } from "../../../agent/gauges/proc-counters.js";
-import { GAUGE_STATES, parseSsTable, zeroGauges } from "../../../agent/gauges/socket-table.js";
-import { zeroCounters } from "../../../agent/probe/transition.js";
+import { parseSsTable } from "../../../agent/gauges/socket-table.js";
 import {
   addNetns,
   finishEntry,
@@ -11,6 +9,8 @@ import {
   TOP_DESTINATIONS,
   topK,
 } from "../../../agent/window/pod-entry.js";
+import { zeroCounters } from "../../../agent/wire/counters.js";
+import { GAUGE_STATES, NETNS_COUNTERS, type NetnsCounters, zeroGauges } from "../../../agent/wire/gauges.js";
 import { type Counters, type Owner, PodEntrySchema } from "../../../agent/wire/summary.js";
 
 /* ss-Htan.txt: real `ss -Htan` of a test network namespace (test/fixtures/ss/capture.sh). */
