@@ -36,7 +36,7 @@ export const NATS_FLAGS: readonly Flag[] = [
     key: "natsUrl",
     flag: "--nats-url <urls>",
     env: "NATS_URL",
-    help: "publish summaries to NATS JetStream (comma-separated servers); without it they go to stdout",
+    help: "NATS servers, comma-separated (agent: publish summaries there, else to stdout; collector: consume)",
   },
   { key: "natsUser", flag: "--nats-user <user>", env: "NATS_USER", help: "NATS user" },
   {

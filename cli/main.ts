@@ -1,13 +1,15 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { agentCommand } from "./agent-command.js";
+import { collectorCommand } from "./collector-command.js";
 import { UsageError } from "./usage-error.js";
 
 const program = new Command("tcpstate")
   .description("Per-pod TCP connection churn, TIME_WAIT and SYN_RECV for Kubernetes")
   .showHelpAfterError()
   .exitOverride()
-  .addCommand(agentCommand());
+  .addCommand(agentCommand())
+  .addCommand(collectorCommand());
 // Usage errors exit 2 (commander would exit 1), from subcommands too.
 for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
 

@@ -6,7 +6,9 @@ const DAY = 86_400_000;
 
 export const CollectorConfigSchema = z.object({
   ...NATS_CONFIG_SHAPE,
-  natsUrl: NATS_CONFIG_SHAPE.natsUrl.unwrap(),
+  natsUrl: z
+    .string({ error: "is required: the NATS server(s) to consume summaries from (nats://host:port)" })
+    .pipe(NATS_CONFIG_SHAPE.natsUrl.unwrap()),
   listen: listenAddress.prefault(":8080"),
   /** How long the stream keeps summaries (and so how far back a restarted collector rebuilds). */
   retention: duration(60_000, 30 * DAY).prefault("24h"),

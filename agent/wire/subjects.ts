@@ -2,6 +2,8 @@
 
 export const SUMMARY_SUBJECT_PREFIX = "tcpstate.v1.summary";
 export const SUMMARY_STREAM = "TCPSTATE_SUMMARIES";
+/** Where the collector moves messages that are not valid v1 summaries (with the reason in headers). */
+export const DEADLETTER_SUBJECT = "tcpstate.v1.deadletter";
 
 /**
  * A node name as one subject token: `.` separates tokens and `*`/`>` are wildcards, so they become `_` (the

@@ -1,0 +1,72 @@
+import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import type { ClusterModel } from "./model/cluster-model.js";
+
+/** What the ingest has counted so far. */
+export interface IngestCounts {
+  readonly ingested: number;
+  readonly duplicates: number;
+  readonly pending: number;
+  readonly deadLetters: ReadonlyMap<string, number>;
+}
+
+/** The collector's own health metrics, read at scrape time from the ingest and the model. */
+export function collectorMetrics(ingest: IngestCounts, model: ClusterModel): Registry {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry, prefix: "tcpstate_collector_" });
+  new Counter({
+    name: "tcpstate_collector_ingested_windows_total",
+    help: "Node summaries applied to the model",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(ingest.ingested);
+    },
+  });
+  new Counter({
+    name: "tcpstate_collector_duplicate_windows_total",
+    help: "Node summaries received again (same node, agent boot and window) and not counted twice",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(ingest.duplicates);
+    },
+  });
+  new Counter({
+    name: "tcpstate_collector_dead_letters_total",
+    help: "Messages that were not valid v1 summaries, moved to tcpstate.v1.deadletter, by reason",
+    labelNames: ["reason"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const [reason, n] of ingest.deadLetters) this.inc({ reason }, n);
+    },
+  });
+  new Gauge({
+    name: "tcpstate_collector_consumer_pending_messages",
+    help: "Summaries in the stream not yet read by this collector (its lag)",
+    registers,
+    collect() {
+      this.set(ingest.pending);
+    },
+  });
+  new Gauge({
+    name: "tcpstate_collector_tracked_pods",
+    help: "Pods (and node host/netns entries) with history in memory",
+    registers,
+    collect() {
+      this.set(model.trackedPods);
+    },
+  });
+  new Gauge({
+    name: "tcpstate_collector_node_lag_seconds",
+    help: "How late each node's newest summary arrived",
+    labelNames: ["node"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const n of model.nodeStates()) this.set({ node: n.node }, n.lagMs / 1000);
+    },
+  });
+  return registry;
+}

@@ -1,0 +1,98 @@
+import { connect } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import { natsAuthFromConfig, natsConnectionOptions } from "../agent/wire/nats-connection.js";
+import { collectorMetrics } from "./collector-metrics.js";
+import type { CollectorConfig } from "./config.js";
+import { startCollectorHttp } from "./http/collector-http.js";
+import { SummaryIngest } from "./ingest/summary-ingest.js";
+import { ClusterModel } from "./model/cluster-model.js";
+
+export interface RunningCollector {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+/** Wires the collector: NATS (JetStream) → model → HTTP API and /metrics. */
+export async function runCollector(config: CollectorConfig, logger: Logger): Promise<RunningCollector> {
+  const model = new ClusterModel(config.history);
+  let ingest: SummaryIngest | undefined;
+  let natsUp = false;
+  // Connect in the background: an unreachable NATS keeps the collector unready, not dead.
+  const nc = connect(natsConnectionOptions(config.natsUrl, natsAuthFromConfig(config), "tcpstate-collector"));
+  const ingesting = (async () => {
+    const conn = await nc;
+    natsUp = true;
+    logger.info({ server: conn.getServer() }, "connected to NATS");
+    void (async () => {
+      for await (const s of conn.status()) {
+        if (s.type === "disconnect") natsUp = false;
+        if (s.type === "reconnect") natsUp = true;
+      }
+    })();
+    for (let attempt = 1; ; attempt++) {
+      const candidate = new SummaryIngest(conn, model, {
+        retentionMs: config.retention,
+        maxBytes: config.maxBytes,
+        duplicateWindowMs: config.duplicateWindow,
+        logger: logger.child({ part: "ingest" }),
+      });
+      try {
+        await candidate.start();
+        ingest = candidate;
+        return;
+      } catch (err) {
+        const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
+        logger.error(
+          { err: (err as Error).message, retryInMs: delay },
+          "cannot set up the summaries stream; retrying",
+        );
+        await new Promise((r) => setTimeout(r, delay));
+      }
+    }
+  })().catch((err: Error) => logger.error({ err: err.message }, "cannot connect to NATS"));
+
+  const expiry = setInterval(() => model.expire(), 60_000);
+  const registry = collectorMetrics(
+    {
+      get ingested() {
+        return ingest?.ingested ?? 0;
+      },
+      get duplicates() {
+        return ingest?.duplicates ?? 0;
+      },
+      get pending() {
+        return ingest?.pending ?? 0;
+      },
+      get deadLetters() {
+        return ingest?.deadLetters ?? new Map<string, number>();
+      },
+    },
+    model,
+  );
+  const http = await startCollectorHttp({
+    host: config.listen.host,
+    port: config.listen.port,
+    registry,
+    model,
+    logger,
+    readiness: () => {
+      const waitingFor: string[] = [];
+      if (!natsUp) waitingFor.push("NATS connection");
+      if (!ingest) waitingFor.push("summaries stream");
+      else if (!ingest.caughtUp) waitingFor.push("replay of the stream");
+      return { ready: waitingFor.length === 0, waitingFor };
+    },
+  });
+  return {
+    port: http.port,
+    async stop() {
+      clearInterval(expiry);
+      await ingest?.stop();
+      await http.close();
+      // Not connected yet: give up connecting rather than wait for it.
+      await Promise.race([nc.then((c) => c.close()), new Promise((r) => setTimeout(r, 100))]);
+      void ingesting;
+      logger.info("collector stopped");
+    },
+  };
+}

@@ -1,0 +1,167 @@
+/** The collector against a real nats-server: counts once, rebuilds from the stream, dead-letters bad input. */
+import { jetstream } from "@nats-io/jetstream";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { pino } from "pino";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { SummaryPublisher } from "../../agent/publish/summary-publisher.js";
+import { zeroCounters } from "../../agent/wire/counters.js";
+import { DEADLETTER_SUBJECT, summarySubject } from "../../agent/wire/subjects.js";
+import { type NodeSummary, NodeSummarySchema, type Owner } from "../../agent/wire/summary.js";
+import { type CollectorProcess, startCollector } from "../support/collector-process.js";
+import { type NatsServer, startNatsServer } from "../support/nats-server.js";
+
+const web = (uid: string, name: string): Owner => ({
+  kind: "pod",
+  namespace: "shop",
+  name,
+  uid,
+  hostNetwork: false,
+  workload: { kind: "Deployment", name: "web" },
+  labels: {},
+});
+
+function summary(node: string, seq: number, pods: { owner: Owner; opens: number }[]): NodeSummary {
+  return NodeSummarySchema.parse({
+    schema: "tcpstate.v1.summary",
+    node,
+    bootId: `${node}-boot`,
+    seq,
+    windowStart: 1_800_000_000_000 + seq * 5000,
+    windowEnd: 1_800_000_000_000 + (seq + 1) * 5000,
+    complete: true,
+    incompleteReasons: [],
+    pods: pods.map(({ owner, opens }) => ({
+      owner,
+      netns: [4026532000 + seq],
+      window: { ...zeroCounters(), active_opens: opens, established: opens },
+      total: zeroCounters(),
+      sockets: null,
+      estimated: [],
+      listeners: [],
+      netnsCounters: null,
+      topDestinations: { connects: [], timeWait: [] },
+    })),
+    health: {
+      bpftraceUp: true,
+      bpftraceRestarts: 0,
+      kernelMissed: 0,
+      lostEvents: 0,
+      parseErrors: 0,
+      transitions: 0,
+      attributedTransitions: 0,
+      attributedShare: 1,
+      podListSynced: true,
+    },
+  });
+}
+
+type PodsBody = { pods: { name: string; node: string; total: { active_opens: number } }[] };
+
+async function opensByPod(c: CollectorProcess): Promise<Record<string, number>> {
+  const body = (await c.get("/api/v1/pods")).json() as PodsBody;
+  return Object.fromEntries(body.pods.map((p) => [`${p.node}/${p.name}`, p.total.active_opens]));
+}
+
+describe("collector (real nats-server)", () => {
+  let server: NatsServer;
+  let nc: NatsConnection;
+  const collectors: CollectorProcess[] = [];
+  const expected = { "node-1/web-a": 0, "node-1/web-b": 0, "node-2/web-c": 0 };
+
+  beforeAll(async () => {
+    server = await startNatsServer();
+    nc = await connect({ servers: server.url });
+  });
+  afterAll(async () => {
+    for (const c of collectors) await c.stop("SIGKILL");
+    await nc?.close();
+    await server?.destroy();
+  });
+
+  it("creates the stream, counts every window once, and keeps nodes apart", async () => {
+    const collector = await startCollector(server.url);
+    collectors.push(collector);
+    await collector.waitReady();
+    const logger = pino({ level: "silent" });
+    for (const [node, pods] of [
+      ["node-1", [web("a-uid", "web-a"), web("b-uid", "web-b")]],
+      ["node-2", [web("c-uid", "web-c")]],
+    ] as const) {
+      const pub = new SummaryPublisher({ servers: [server.url], auth: {}, node, bufferWindows: 100, logger });
+      pub.start();
+      for (let seq = 0; seq < 12; seq++) {
+        const entries = pods.map((owner, i) => ({ owner, opens: seq + i + 1 }));
+        for (const e of entries) expected[`${node}/${e.owner.name}` as keyof typeof expected] += e.opens;
+        pub.enqueue(summary(node, seq, entries));
+      }
+      await expect.poll(() => pub.published, { timeout: 10_000 }).toBe(12);
+      await pub.stop();
+    }
+    await expect.poll(() => opensByPod(collector), { timeout: 10_000 }).toEqual(expected);
+    const nodes = (await collector.get("/api/v1/nodes")).json() as {
+      nodes: { node: string; windows: number }[];
+    };
+    expect(nodes.nodes.map((n) => [n.node, n.windows]).sort()).toEqual([
+      ["node-1", 12],
+      ["node-2", 12],
+    ]);
+  });
+
+  it("counts a window published twice once, even under another message id", async () => {
+    const js = jetstream(nc);
+    const again = summary("node-1", 3, [{ owner: web("a-uid", "web-a"), opens: 4 }]);
+    await js.publish(summarySubject("node-1"), JSON.stringify(again), { msgID: "another-id" });
+    const collector = collectors[0] as CollectorProcess;
+    await expect
+      .poll(async () => (await collector.get("/metrics")).text, { timeout: 10_000 })
+      .toMatch(/^tcpstate_collector_duplicate_windows_total 1$/m);
+    expect(await opensByPod(collector)).toEqual(expected);
+  });
+
+  it("dead-letters malformed and unknown-version messages, with the reason, and goes on", async () => {
+    const dead: { reason: string | undefined; subject: string | undefined }[] = [];
+    nc.subscribe(DEADLETTER_SUBJECT, {
+      callback: (_e, m) => {
+        dead.push({ reason: m.headers?.get("Tcpstate-Reason"), subject: m.headers?.get("Tcpstate-Subject") });
+      },
+    });
+    const js = jetstream(nc);
+    await js.publish(summarySubject("node-9"), "{not json", { msgID: "bad-1" });
+    await js.publish(
+      summarySubject("node-9"),
+      JSON.stringify({ schema: "tcpstate.v2.summary", node: "node-9" }),
+      {
+        msgID: "bad-2",
+      },
+    );
+    const after = summary("node-2", 12, [{ owner: web("c-uid", "web-c"), opens: 100 }]);
+    await js.publish(summarySubject("node-2"), JSON.stringify(after), { msgID: "good-after-bad" });
+    expected["node-2/web-c"] += 100;
+    const collector = collectors[0] as CollectorProcess;
+    await expect.poll(() => opensByPod(collector), { timeout: 10_000 }).toEqual(expected);
+    await expect.poll(() => dead.length, { timeout: 5000 }).toBe(2);
+    expect(dead).toEqual([
+      { reason: "malformed", subject: summarySubject("node-9") },
+      { reason: "unknown-version", subject: summarySubject("node-9") },
+    ]);
+    const metrics = (await collector.get("/metrics")).text;
+    expect(metrics).toContain('tcpstate_collector_dead_letters_total{reason="malformed"} 1');
+    expect(metrics).toContain('tcpstate_collector_dead_letters_total{reason="unknown-version"} 1');
+    expect(
+      collector.logs.some((l) => l.reason === "malformed" && l.subject === summarySubject("node-9")),
+    ).toBe(true);
+  });
+
+  it("rebuilds the same totals after SIGKILL, and a second collector answers the same", async () => {
+    const first = collectors[0] as CollectorProcess;
+    await first.stop("SIGKILL");
+    const restarted = await startCollector(server.url);
+    const second = await startCollector(server.url);
+    collectors.push(restarted, second);
+    await restarted.waitReady();
+    await second.waitReady();
+    expect(await opensByPod(restarted)).toEqual(expected);
+    expect(await opensByPod(second)).toEqual(expected);
+    expect(await restarted.stop()).toBe(0);
+  });
+});
