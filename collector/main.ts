@@ -17,8 +17,25 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
   const model = new ClusterModel(config.history);
   let ingest: SummaryIngest | undefined;
   let natsUp = false;
-  // Connect in the background: an unreachable NATS keeps the collector unready, not dead.
-  const nc = connect(natsConnectionOptions(config.natsUrl, natsAuthFromConfig(config), "tcpstate-collector"));
+  // Connect in the background: an unreachable NATS keeps the collector unready, not dead. waitOnFirstConnect
+  // retries an absent server by itself; what rejects (bad credentials) is retried here, and said.
+  const options = natsConnectionOptions(config.natsUrl, natsAuthFromConfig(config), "tcpstate-collector");
+  let stopping = false;
+  logger.info({ servers: config.natsUrl }, "connecting to NATS (retrying until it answers)");
+  const nc = (async () => {
+    for (;;) {
+      try {
+        return await connect(options);
+      } catch (err) {
+        if (stopping) throw err;
+        logger.error(
+          { err: (err as Error).message, servers: config.natsUrl },
+          "cannot connect to NATS; retrying in 5 s",
+        );
+        await new Promise((r) => setTimeout(r, 5000));
+      }
+    }
+  })();
   const ingesting = (async () => {
     const conn = await nc;
     natsUp = true;
@@ -49,7 +66,7 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
         await new Promise((r) => setTimeout(r, delay));
       }
     }
-  })().catch((err: Error) => logger.error({ err: err.message }, "cannot connect to NATS"));
+  })().catch(() => undefined); // only when stopping before NATS ever answered
 
   const expiry = setInterval(() => model.expire(), 60_000);
   const registry = collectorMetrics(
@@ -86,6 +103,7 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
   return {
     port: http.port,
     async stop() {
+      stopping = true;
       clearInterval(expiry);
       await ingest?.stop();
       await http.close();

@@ -165,3 +165,34 @@ describe("collector (real nats-server)", () => {
     expect(await restarted.stop()).toBe(0);
   });
 });
+
+describe("collector start-up without a usable NATS", () => {
+  it("stays up and unready, says why, and retries: unreachable URL and wrong credentials", async () => {
+    const server = await startNatsServer({ user: "collector", password: "right" });
+    const unreachable = await startCollector("nats://127.0.0.1:1");
+    const wrongCreds = await startCollector(server.url, [
+      "--nats-user",
+      "collector",
+      "--nats-password",
+      "wrong",
+    ]);
+    try {
+      for (const c of [unreachable, wrongCreds]) {
+        const r = await c.get("/readyz");
+        expect(r.status).toBe(503);
+        expect(r.text).toContain("NATS connection");
+      }
+      await expect
+        .poll(() => wrongCreds.logs.some((l) => /authoriz/i.test(String(l.err))), { timeout: 10_000 })
+        .toBe(true);
+      expect(unreachable.logs.some((l) => String(l.msg).startsWith("connecting to NATS"))).toBe(true);
+      await new Promise((r) => setTimeout(r, 1000));
+      expect(unreachable.child.exitCode).toBeNull();
+      expect(wrongCreds.child.exitCode).toBeNull();
+    } finally {
+      expect(await unreachable.stop()).toBe(0);
+      expect(await wrongCreds.stop()).toBe(0);
+      await server.destroy();
+    }
+  });
+});
