@@ -14,7 +14,7 @@ export interface RunningCollector {
 
 /** Wires the collector: NATS (JetStream) → model → HTTP API and /metrics. */
 export async function runCollector(config: CollectorConfig, logger: Logger): Promise<RunningCollector> {
-  const model = new ClusterModel(config.history);
+  const model = new ClusterModel(config.history, config.retention);
   let ingest: SummaryIngest | undefined;
   let natsUp = false;
   // Connect in the background: an unreachable NATS keeps the collector unready, not dead. waitOnFirstConnect

@@ -37,7 +37,7 @@ export function podView(r: PodRecord) {
     estimated: r.latest.estimated,
     listeners: r.latest.listeners,
     topDestinations: r.latest.topDestinations,
-    points: r.points.length,
+    points: r.pointCount,
   };
 }
 

@@ -1,6 +1,7 @@
 import type { NodeHealth, NodeSummary, Owner } from "../../agent/wire/summary.js";
 import { ownerKey } from "../../agent/wire/summary.js";
 import { PodRecord } from "./pod-record.js";
+import { SeqTracker } from "./seq-tracker.js";
 
 /** A node as the collector sees it. */
 export interface NodeState {
@@ -25,11 +26,12 @@ export type ApplyResult = "applied" | "duplicate";
 export class ClusterModel {
   private readonly pods = new Map<string, PodRecord>();
   private readonly nodes = new Map<string, NodeState>();
-  /** node → boot → window seqs applied. */
-  private readonly seen = new Map<string, Map<string, Set<number>>>();
+  /** node → agent boot → window seqs applied. */
+  private readonly seen = new Map<string, Map<string, SeqTracker>>();
 
   constructor(
     private readonly historyMs: number,
+    private readonly retentionMs: number,
     private readonly clock: () => number = Date.now,
   ) {}
 
@@ -41,11 +43,12 @@ export class ClusterModel {
     }
     let seqs = boots.get(summary.bootId);
     if (!seqs) {
-      seqs = new Set();
+      seqs = new SeqTracker();
       boots.set(summary.bootId, seqs);
     }
     if (seqs.has(summary.seq)) return "duplicate";
     seqs.add(summary.seq);
+    seqs.lastEnd = Math.max(seqs.lastEnd, summary.windowEnd);
 
     for (const entry of summary.pods) {
       const key = recordKey(summary.node, entry.owner);
@@ -54,7 +57,14 @@ export class ClusterModel {
         record = new PodRecord(key, summary.node, entry);
         this.pods.set(key, record);
       }
-      record.apply(entry, summary.windowStart, summary.windowEnd, summary.complete, this.historyMs);
+      record.apply(
+        entry,
+        summary.windowStart,
+        summary.windowEnd,
+        summary.complete,
+        this.historyMs,
+        this.retentionMs,
+      );
     }
     this.updateNode(summary);
     return "applied";
@@ -75,10 +85,13 @@ export class ClusterModel {
     });
   }
 
-  /** Forgets pods whose newest window is older than the history kept. */
+  /** Forgets pods whose newest window is older than the retention (their history has aged out). */
   expire(): void {
-    const horizon = this.clock() - this.historyMs;
+    const horizon = this.clock() - this.retentionMs;
     for (const [key, record] of this.pods) if (record.lastSeen < horizon) this.pods.delete(key);
+    // A boot whose windows have all left the stream cannot be replayed any more.
+    for (const boots of this.seen.values())
+      for (const [boot, seqs] of boots) if (seqs.lastEnd < horizon) boots.delete(boot);
   }
 
   podRecords(): Iterable<PodRecord> {

@@ -1,22 +1,40 @@
 import { addCounters, zeroCounters } from "../../agent/wire/counters.js";
 import type { Counters, PodEntry } from "../../agent/wire/summary.js";
+import { EncodedSeries, type PodPoint } from "./series-codec.js";
 
-/** One window of one pod, as the collector keeps it. */
-export interface PodPoint {
-  windowStart: number;
-  windowEnd: number;
-  window: Counters;
-  sockets: PodEntry["sockets"];
-  complete: boolean;
+export type { PodPoint } from "./series-codec.js";
+
+/** Points per encoded run: small enough to re-encode on a late arrival, large enough to amortise overhead. */
+const RUN_POINTS = 64;
+/** Older history is kept at this resolution. */
+export const COARSE_MS = 60_000;
+
+/** Sums points into one per minute: counters added, gauges as at the minute's last window. */
+export function downsample(points: readonly PodPoint[], bucketMs: number): PodPoint[] {
+  const out: PodPoint[] = [];
+  for (const p of points) {
+    const last = out.at(-1);
+    if (last && Math.floor(last.windowEnd / bucketMs) === Math.floor(p.windowEnd / bucketMs)) {
+      addCounters(last.window, p.window);
+      last.windowEnd = p.windowEnd;
+      last.sockets = p.sockets ?? last.sockets;
+      last.complete &&= p.complete;
+    } else {
+      out.push({ ...p, window: { ...p.window } });
+    }
+  }
+  return out;
 }
 
 /**
- * What the collector knows of one pod (or a node's host / unlabelled netns): its identity, its points in time
- * order (out-of-order windows are placed by time) within the history kept, and its total over every window
- * applied — exact, since each window is applied once.
+ * What the collector knows of one pod (or a node's host / unlabelled netns): its identity, its newest entry,
+ * its total over every window applied (exact: each window is applied once), and its history — at window
+ * resolution for `historyMs`, then per minute until `retentionMs` — encoded compactly. Windows that arrive out
+ * of order are placed by time.
  */
 export class PodRecord {
-  readonly points: PodPoint[] = [];
+  private fine: EncodedSeries[] = [];
+  private coarse: EncodedSeries[] = [];
   readonly total: Counters = zeroCounters();
   lastSeen = 0;
   latest: PodEntry;
@@ -29,7 +47,14 @@ export class PodRecord {
     this.latest = entry;
   }
 
-  apply(entry: PodEntry, windowStart: number, windowEnd: number, complete: boolean, historyMs: number): void {
+  apply(
+    entry: PodEntry,
+    windowStart: number,
+    windowEnd: number,
+    complete: boolean,
+    historyMs: number,
+    retentionMs: number,
+  ): void {
     addCounters(this.total, entry.window);
     const point: PodPoint = {
       windowStart,
@@ -38,16 +63,57 @@ export class PodRecord {
       sockets: entry.sockets,
       complete,
     };
-    let i = this.points.length;
-    while (i > 0 && (this.points[i - 1] as PodPoint).windowEnd > windowEnd) i--;
-    this.points.splice(i, 0, point);
+    const last = this.fine.at(-1);
+    if (!last || windowEnd >= last.lastEnd) {
+      if (!last || last.count >= RUN_POINTS) {
+        last?.seal();
+        this.fine.push(EncodedSeries.of([point]));
+      } else last.append(point);
+    } else this.insertLate(point);
     if (windowEnd >= this.lastSeen) {
       this.lastSeen = windowEnd;
       this.latest = entry;
     }
-    const horizon = this.lastSeen - historyMs;
-    let drop = 0;
-    while (drop < this.points.length && (this.points[drop] as PodPoint).windowEnd < horizon) drop++;
-    if (drop > 0) this.points.splice(0, drop);
+    this.age(historyMs, retentionMs);
+  }
+
+  /** A window older than the newest one: re-encode the run it falls into. */
+  private insertLate(point: PodPoint): void {
+    let i = this.fine.findIndex((run) => run.lastEnd >= point.windowEnd);
+    if (i < 0) i = this.fine.length - 1;
+    const points = (this.fine[i] as EncodedSeries).points();
+    let j = points.length;
+    while (j > 0 && (points[j - 1] as PodPoint).windowEnd > point.windowEnd) j--;
+    points.splice(j, 0, point);
+    const run = EncodedSeries.of(points);
+    if (i < this.fine.length - 1) run.seal();
+    this.fine[i] = run;
+  }
+
+  /** Runs older than the fine history become per-minute points; per-minute points older than retention go. */
+  private age(historyMs: number, retentionMs: number): void {
+    const fineHorizon = this.lastSeen - historyMs;
+    while (this.fine.length > 1 && (this.fine[0] as EncodedSeries).lastEnd < fineHorizon) {
+      const old = (this.fine.shift() as EncodedSeries).points();
+      const run = EncodedSeries.of(downsample(old, COARSE_MS));
+      run.seal();
+      this.coarse.push(run);
+    }
+    const horizon = this.lastSeen - retentionMs;
+    while (this.coarse.length > 0 && (this.coarse[0] as EncodedSeries).lastEnd < horizon) this.coarse.shift();
+  }
+
+  /** Every point kept, oldest first (per-minute ones, then window resolution). */
+  points(): PodPoint[] {
+    return [...this.coarse, ...this.fine].flatMap((run) => run.points());
+  }
+
+  get pointCount(): number {
+    return [...this.coarse, ...this.fine].reduce((n, run) => n + run.count, 0);
+  }
+
+  /** Bytes of encoded history (for the memory metrics). */
+  get historyBytes(): number {
+    return [...this.coarse, ...this.fine].reduce((n, run) => n + run.byteLength, 0);
   }
 }
