@@ -4,6 +4,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PodRecord } from "../model/pod-record.js";
+import { rollup } from "../model/rollup.js";
 
 export interface CollectorHttpOptions {
   host: string;
@@ -41,7 +42,7 @@ export function podView(r: PodRecord) {
   };
 }
 
-/** /metrics, /healthz, /readyz and the first read API: /api/v1/pods, /api/v1/nodes. */
+/** /metrics, /healthz, /readyz and the first read API: /api/v1/pods, /workloads, /namespaces, /nodes. */
 export async function startCollectorHttp(
   opts: CollectorHttpOptions,
 ): Promise<{ port: number; close(): Promise<void> }> {
@@ -67,10 +68,19 @@ export async function startCollectorHttp(
       case "/api/v1/pods":
         return json(res, 200, { pods: [...opts.model.podRecords()].map(podView) });
       case "/api/v1/nodes":
-        return json(res, 200, { nodes: [...opts.model.nodeStates()] });
+        return json(res, 200, {
+          nodes: [...opts.model.nodeStates()].map((n) => ({
+            ...n,
+            ...rollup(opts.model.podRecords(), "node").find((r) => r.key === n.node),
+          })),
+        });
+      case "/api/v1/workloads":
+        return json(res, 200, { workloads: rollup(opts.model.podRecords(), "workload") });
+      case "/api/v1/namespaces":
+        return json(res, 200, { namespaces: rollup(opts.model.podRecords(), "namespace") });
       default:
         return json(res, 404, {
-          error: `no route ${url.pathname}; try /api/v1/pods, /api/v1/nodes, /metrics`,
+          error: `no route ${url.pathname}; try /api/v1/pods, /api/v1/workloads, /api/v1/namespaces, /api/v1/nodes, /metrics`,
         });
     }
   });

@@ -105,6 +105,22 @@ describe("collector (real nats-server)", () => {
       ["node-1", 12],
       ["node-2", 12],
     ]);
+    // Rollups: the three pods are one Deployment in one namespace; per node, its two or one pods.
+    const workloads = (await collector.get("/api/v1/workloads")).json() as {
+      workloads: { key: string; pods: number; total: { active_opens: number } }[];
+    };
+    const all = Object.values(expected).reduce((a, b) => a + b, 0);
+    expect(workloads.workloads).toEqual([
+      expect.objectContaining({
+        key: "shop/Deployment/web",
+        pods: 3,
+        total: expect.objectContaining({ active_opens: all }),
+      }),
+    ]);
+    const namespaces = (await collector.get("/api/v1/namespaces")).json() as {
+      namespaces: { key: string; pods: number }[];
+    };
+    expect(namespaces.namespaces.map((n) => [n.key, n.pods])).toEqual([["shop", 3]]);
   });
 
   it("counts a window published twice once, even under another message id", async () => {
