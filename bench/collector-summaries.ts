@@ -1,9 +1,9 @@
 // Simulated agents' node summaries for the collector benchmark: one template per node, built once (owners,
 // labels, listeners, destinations), whose numbers are varied in place each window and then serialized.
 import { randomUUID } from "node:crypto";
+import { summaryMessageId } from "../agent/publish/summary-publisher.js";
 import { COUNTER_NAMES, type Counters, zeroCounters } from "../agent/wire/counters.js";
 import { GAUGE_STATES, NETNS_COUNTERS, type NetnsCounters, type SocketGauges } from "../agent/wire/gauges.js";
-import { summaryMessageId } from "../agent/publish/summary-publisher.js";
 import { summarySubject } from "../agent/wire/subjects.js";
 import {
   type Destination,
@@ -47,7 +47,18 @@ const NAMESPACES = [
   "kafka",
   "redis",
 ];
-const WORDS = ["api", "worker", "frontend", "gateway", "consumer", "scheduler", "cache", "indexer", "db", "proxy"];
+const WORDS = [
+  "api",
+  "worker",
+  "frontend",
+  "gateway",
+  "consumer",
+  "scheduler",
+  "cache",
+  "indexer",
+  "db",
+  "proxy",
+];
 const HEX = "0123456789abcdef";
 const ALNUM = "bcdfghjklmnpqrstvwxz2456789";
 
@@ -103,7 +114,11 @@ const DAEMONSETS: WorkloadTemplate[] = [
   {
     namespace: "kube-system",
     workload: { kind: "DaemonSet", name: "kube-proxy" },
-    labels: { "k8s-app": "kube-proxy", "controller-revision-hash": "6c8d4f7b9", "pod-template-generation": "3" },
+    labels: {
+      "k8s-app": "kube-proxy",
+      "controller-revision-hash": "6c8d4f7b9",
+      "pod-template-generation": "3",
+    },
     ports: [10249, 10256],
   },
   {

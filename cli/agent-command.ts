@@ -1,7 +1,6 @@
 import { Command } from "commander";
 import { pino } from "pino";
 import { AgentConfigSchema } from "../agent/config.js";
-import { runAgent } from "../agent/main.js";
 import { ProbeError } from "../agent/probe/probe-error.js";
 import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
 import { UsageError } from "./usage-error.js";
@@ -132,6 +131,8 @@ export function agentCommand(): Command {
       { level: config.logLevel, base: { component: "agent", node: config.nodeName } },
       pino.destination(2),
     );
+    // Loaded here, not at the top: `tcpstate collector` and `--help` need none of the agent's libraries.
+    const { runAgent } = await import("../agent/main.js");
     let agent: Awaited<ReturnType<typeof runAgent>>;
     try {
       agent = await runAgent(config, logger, (summary) =>

@@ -2,7 +2,6 @@ import { Command } from "commander";
 import { pino } from "pino";
 import { ConfigError } from "../agent/wire/nats-connection.js";
 import { CollectorConfigSchema } from "../collector/config.js";
-import { runCollector } from "../collector/main.js";
 import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
 import { UsageError } from "./usage-error.js";
 
@@ -67,6 +66,7 @@ export function collectorCommand(): Command {
     if (!parsed.success) throw new UsageError(describeConfigIssues(parsed.error, COLLECTOR_FLAGS));
     const config = parsed.data;
     const logger = pino({ level: config.logLevel, base: { component: "collector" } }, pino.destination(2));
+    const { runCollector } = await import("../collector/main.js");
     let collector: Awaited<ReturnType<typeof runCollector>>;
     try {
       collector = await runCollector(config, logger);

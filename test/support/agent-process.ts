@@ -1,11 +1,20 @@
 import { type ChildProcess, spawn } from "node:child_process";
+import { existsSync } from "node:fs";
+import path from "node:path";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { NodeSummary, PodEntry } from "../../agent/wire/summary.js";
 import { NodeSummarySchema } from "../../agent/wire/summary.js";
 
+/** The repository root: the nearest folder up from here with a package.json (also when compiled elsewhere). */
+function repoRoot(): string {
+  let dir = path.dirname(fileURLToPath(import.meta.url));
+  while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
+  return dir;
+}
+
 /** The built CLI, as users run it (`npm test` builds first). */
-export const CLI = fileURLToPath(new URL("../../dist/cli/main.js", import.meta.url));
+export const CLI = path.join(repoRoot(), "dist/cli/main.js");
 
 export interface AgentProcess {
   child: ChildProcess;
