@@ -68,8 +68,16 @@ async function waitFor(what: string, pred: () => boolean, timeoutMs = 15_000): P
 }
 
 /** The stream as the collector will create it; returns the seq fields of its messages in stream order. */
-async function createStream(server: NatsServer): Promise<() => Promise<number[]>> {
-  const nc = await connect({ servers: server.url });
+async function createStream(
+  server: NatsServer,
+  auth: { user?: string; password?: string; token?: string } = {},
+): Promise<() => Promise<number[]>> {
+  const opts = {
+    servers: server.url,
+    ...(auth.user ? { user: auth.user, pass: auth.password } : {}),
+    ...(auth.token ? { token: auth.token } : {}),
+  };
+  const nc = await connect(opts);
   const jsm = await jetstreamManager(nc);
   await jsm.streams.add({
     name: SUMMARY_STREAM,
@@ -78,7 +86,7 @@ async function createStream(server: NatsServer): Promise<() => Promise<number[]>
   });
   await nc.close();
   return async () => {
-    const c = await connect({ servers: server.url });
+    const c = await connect(opts);
     const m = await jetstreamManager(c);
     const info = await m.streams.info(SUMMARY_STREAM);
     const seqs: number[] = [];
@@ -148,6 +156,41 @@ describe("SummaryPublisher (real nats-server with JetStream)", () => {
     await server.start(); // same port, same store: the stream is still there
     await waitFor("backlog delivered", () => publisher?.buffered === 0, 30_000);
     expect(await stored()).toEqual([0, 3, 4, 5]);
+  });
+
+  it("authenticates with a user and password, or a token read from a secret file", async () => {
+    const { natsAuthFromConfig } = await import("../../agent/wire/nats-connection.js");
+    const { mkdtemp, writeFile, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const dir = await mkdtemp(`${tmpdir()}/tcpstate-secret-`);
+    try {
+      await writeFile(`${dir}/token`, "s3cret-token\n");
+      for (const [serverOpts, auth] of [
+        [{ user: "agent", password: "pw" }, natsAuthFromConfig({ natsUser: "agent", natsPassword: "pw" })],
+        [{ token: "s3cret-token" }, natsAuthFromConfig({ natsTokenFile: `${dir}/token` })],
+      ] as const) {
+        server = await startNatsServer(serverOpts);
+        const stored = await createStream(server, serverOpts);
+        const { logger } = capturingLogger();
+        publisher = new SummaryPublisher({
+          servers: [server.url],
+          auth,
+          node: "node-a",
+          bufferWindows: 5,
+          logger,
+        });
+        publisher.start();
+        publisher.enqueue(summary(7, "node-a"));
+        await waitFor("published", () => publisher?.published === 1);
+        expect(await stored()).toEqual([7]);
+        await publisher.stop(1000);
+        await server.destroy();
+        publisher = undefined;
+        server = undefined;
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("keeps trying with wrong credentials, says why, and never crashes", async () => {

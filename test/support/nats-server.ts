@@ -25,12 +25,15 @@ async function freePort(): Promise<number> {
   });
 }
 
-export async function startNatsServer(opts: { user?: string; password?: string } = {}): Promise<NatsServer> {
+export async function startNatsServer(
+  opts: { user?: string; password?: string; token?: string } = {},
+): Promise<NatsServer> {
   const port = await freePort();
   const store = await mkdtemp(path.join(tmpdir(), "tcpstate-nats-"));
   let child: ChildProcess | undefined;
   const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", store];
   if (opts.user) args.push("--user", opts.user, "--pass", opts.password ?? "");
+  if (opts.token) args.push("--auth", opts.token);
   const server: NatsServer = {
     url: `nats://127.0.0.1:${port}`,
     port,
