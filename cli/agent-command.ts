@@ -2,7 +2,9 @@ import { Command } from "commander";
 import { pino } from "pino";
 import { AgentConfigSchema } from "../agent/config.js";
 import { ProbeError } from "../agent/probe/probe-error.js";
+import { ConfigError } from "../agent/wire/nats-connection.js";
 import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
+import { stopOnSignals } from "./service-lifecycle.js";
 import { UsageError } from "./usage-error.js";
 
 /** Every agent flag: its config key, the env var that also sets it, and its help. One table, one truth. */
@@ -140,26 +142,10 @@ export function agentCommand(): Command {
       );
     } catch (err) {
       if (err instanceof ProbeError) throw new UsageError(`${err.message} [${err.code}]`);
+      if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) {
-        logger.warn({ signal }, "second signal: exiting now");
-        process.exit(1);
-      }
-      stopping = true;
-      logger.info({ signal }, "shutting down");
-      agent
-        .stop()
-        .then(() => process.exit(0))
-        .catch((err: Error) => {
-          logger.error({ err: err.message }, "shutdown failed");
-          process.exit(1);
-        });
-    };
-    process.on("SIGTERM", () => shutdown("SIGTERM"));
-    process.on("SIGINT", () => shutdown("SIGINT"));
+    stopOnSignals(logger, () => agent.stop());
   });
   return cmd;
 }

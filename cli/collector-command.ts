@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { ConfigError } from "../agent/wire/nats-connection.js";
 import { CollectorConfigSchema } from "../collector/config.js";
 import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
+import { stopOnSignals } from "./service-lifecycle.js";
 import { UsageError } from "./usage-error.js";
 
 export const COLLECTOR_FLAGS: readonly Flag[] = [
@@ -74,21 +75,7 @@ export function collectorCommand(): Command {
       if (err instanceof ConfigError) throw new UsageError(err.message);
       throw err;
     }
-    let stopping = false;
-    const shutdown = (signal: string) => {
-      if (stopping) process.exit(1);
-      stopping = true;
-      logger.info({ signal }, "shutting down");
-      collector
-        .stop()
-        .then(() => process.exit(0))
-        .catch((err: Error) => {
-          logger.error({ err: err.message }, "shutdown failed");
-          process.exit(1);
-        });
-    };
-    process.on("SIGTERM", () => shutdown("SIGTERM"));
-    process.on("SIGINT", () => shutdown("SIGINT"));
+    stopOnSignals(logger, () => collector.stop());
   });
   return cmd;
 }

@@ -1,7 +1,6 @@
-import http from "node:http";
-import type { AddressInfo } from "node:net";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { type Readiness, type ServiceHttp, sendJson, startServiceHttp } from "../../common/service-http.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PodRecord } from "../model/pod-record.js";
 import { rollup } from "../model/rollup.js";
@@ -12,12 +11,7 @@ export interface CollectorHttpOptions {
   registry: Registry;
   model: ClusterModel;
   logger: Logger;
-  readiness(): { ready: boolean; waitingFor: string[] };
-}
-
-function json(res: http.ServerResponse, status: number, body: unknown): void {
-  res.writeHead(status, { "content-type": "application/json" });
-  res.end(`${JSON.stringify(body)}\n`);
+  readiness(): Readiness;
 }
 
 /** A pod as the API shows it: identity, totals over its history, its newest gauges and lists. */
@@ -43,59 +37,22 @@ export function podView(r: PodRecord) {
 }
 
 /** /metrics, /healthz, /readyz and the first read API: /api/v1/pods, /workloads, /namespaces, /nodes. */
-export async function startCollectorHttp(
-  opts: CollectorHttpOptions,
-): Promise<{ port: number; close(): Promise<void> }> {
-  const server = http.createServer((req, res) => {
-    const url = new URL(req.url ?? "/", "http://collector");
-    if (req.method !== "GET") return json(res, 405, { error: `method ${req.method} not allowed` });
-    switch (url.pathname) {
-      case "/metrics":
-        opts.registry
-          .metrics()
-          .then((text) => {
-            res.writeHead(200, { "content-type": opts.registry.contentType });
-            res.end(text);
-          })
-          .catch((err: Error) => json(res, 500, { error: err.message }));
-        return;
-      case "/healthz":
-        return json(res, 200, { status: "ok" });
-      case "/readyz": {
-        const r = opts.readiness();
-        return json(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", ...r });
-      }
-      case "/api/v1/pods":
-        return json(res, 200, { pods: [...opts.model.podRecords()].map(podView) });
-      case "/api/v1/nodes":
-        return json(res, 200, {
-          nodes: [...opts.model.nodeStates()].map((n) => ({
-            ...n,
-            ...rollup(opts.model.podRecords(), "node").find((r) => r.key === n.node),
-          })),
+export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceHttp> {
+  const { model } = opts;
+  return startServiceHttp({
+    ...opts,
+    routes: {
+      "/api/v1/pods": (_url, res) => sendJson(res, 200, { pods: [...model.podRecords()].map(podView) }),
+      "/api/v1/workloads": (_url, res) =>
+        sendJson(res, 200, { workloads: rollup(model.podRecords(), "workload") }),
+      "/api/v1/namespaces": (_url, res) =>
+        sendJson(res, 200, { namespaces: rollup(model.podRecords(), "namespace") }),
+      "/api/v1/nodes": (_url, res) => {
+        const perNode = rollup(model.podRecords(), "node");
+        sendJson(res, 200, {
+          nodes: [...model.nodeStates()].map((n) => ({ ...n, ...perNode.find((r) => r.key === n.node) })),
         });
-      case "/api/v1/workloads":
-        return json(res, 200, { workloads: rollup(opts.model.podRecords(), "workload") });
-      case "/api/v1/namespaces":
-        return json(res, 200, { namespaces: rollup(opts.model.podRecords(), "namespace") });
-      default:
-        return json(res, 404, {
-          error: `no route ${url.pathname}; try /api/v1/pods, /api/v1/workloads, /api/v1/namespaces, /api/v1/nodes, /metrics`,
-        });
-    }
+      },
+    },
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once("error", reject);
-    server.listen(opts.port, opts.host || undefined, () => resolve());
-  });
-  const port = (server.address() as AddressInfo).port;
-  opts.logger.info({ host: opts.host || "*", port }, "serving /api/v1, /metrics, /healthz, /readyz");
-  return {
-    port,
-    close: () =>
-      new Promise<void>((resolve) => {
-        server.closeAllConnections();
-        server.close(() => resolve());
-      }),
-  };
 }

@@ -83,6 +83,14 @@ describe("agent start-up errors", () => {
     expect(r.stderr).toContain("must run as root (uid 0), it runs as uid 65534");
   });
 
+  it("names an unreadable NATS secret file", async () => {
+    const r = await run(
+      agent("--standalone", "--nats-url", "nats://127.0.0.1:1", "--nats-password-file", `${dir}/missing`),
+    );
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain(`invalid --nats-password-file: cannot read ${dir}/missing`);
+  });
+
   it("says tracefs is not mounted", async () => {
     const r = await run(agent("--standalone", "--tracefs", dir));
     expect(r.code).toBe(2);

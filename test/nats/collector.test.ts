@@ -4,55 +4,20 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { SummaryPublisher } from "../../agent/publish/summary-publisher.js";
-import { zeroCounters } from "../../agent/wire/counters.js";
 import { DEADLETTER_SUBJECT, summarySubject } from "../../agent/wire/subjects.js";
-import { type NodeSummary, NodeSummarySchema, type Owner } from "../../agent/wire/summary.js";
+import type { Owner } from "../../agent/wire/summary.js";
 import { type CollectorProcess, startCollector } from "../support/collector-process.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
+import { podOwner, testSummary } from "../support/summaries.js";
 
-const web = (uid: string, name: string): Owner => ({
-  kind: "pod",
-  namespace: "shop",
-  name,
-  uid,
-  hostNetwork: false,
-  workload: { kind: "Deployment", name: "web" },
-  labels: {},
-});
+const web = (uid: string, name: string) => podOwner(uid, name);
 
-function summary(node: string, seq: number, pods: { owner: Owner; opens: number }[]): NodeSummary {
-  return NodeSummarySchema.parse({
-    schema: "tcpstate.v1.summary",
+function summary(node: string, seq: number, pods: { owner: Owner; opens: number }[]) {
+  return testSummary(
     node,
-    bootId: `${node}-boot`,
     seq,
-    windowStart: 1_800_000_000_000 + seq * 5000,
-    windowEnd: 1_800_000_000_000 + (seq + 1) * 5000,
-    complete: true,
-    incompleteReasons: [],
-    pods: pods.map(({ owner, opens }) => ({
-      owner,
-      netns: [4026532000 + seq],
-      window: { ...zeroCounters(), active_opens: opens, established: opens },
-      total: zeroCounters(),
-      sockets: null,
-      estimated: [],
-      listeners: [],
-      netnsCounters: null,
-      topDestinations: { connects: [], timeWait: [] },
-    })),
-    health: {
-      bpftraceUp: true,
-      bpftraceRestarts: 0,
-      kernelMissed: 0,
-      lostEvents: 0,
-      parseErrors: 0,
-      transitions: 0,
-      attributedTransitions: 0,
-      attributedShare: 1,
-      podListSynced: true,
-    },
-  });
+    pods.map(({ owner, opens }) => ({ owner, window: { active_opens: opens, established: opens } })),
+  );
 }
 
 type PodsBody = { pods: { name: string; node: string; total: { active_opens: number } }[] };

@@ -5,46 +5,13 @@ import { connect } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
 import { SummaryPublisher } from "../../agent/publish/summary-publisher.js";
-import { zeroCounters } from "../../agent/wire/counters.js";
 import { SUMMARY_STREAM, SUMMARY_SUBJECT_PREFIX } from "../../agent/wire/subjects.js";
-import { type NodeSummary, NodeSummarySchema } from "../../agent/wire/summary.js";
+import type { NodeSummary } from "../../agent/wire/summary.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
+import { HOST, testSummary } from "../support/summaries.js";
 
 function summary(seq: number, node = "node-a.example"): NodeSummary {
-  return NodeSummarySchema.parse({
-    schema: "tcpstate.v1.summary",
-    node,
-    bootId: "boot-1",
-    seq,
-    windowStart: seq * 5000,
-    windowEnd: (seq + 1) * 5000,
-    complete: true,
-    incompleteReasons: [],
-    pods: [
-      {
-        owner: { kind: "host", name: "host" },
-        netns: [1],
-        window: { ...zeroCounters(), active_opens: seq },
-        total: zeroCounters(),
-        sockets: null,
-        estimated: [],
-        listeners: [],
-        netnsCounters: null,
-        topDestinations: { connects: [], timeWait: [] },
-      },
-    ],
-    health: {
-      bpftraceUp: true,
-      bpftraceRestarts: 0,
-      kernelMissed: 0,
-      lostEvents: 0,
-      parseErrors: 0,
-      transitions: 0,
-      attributedTransitions: 0,
-      attributedShare: 1,
-      podListSynced: true,
-    },
-  });
+  return testSummary(node, seq, [{ owner: HOST, window: { active_opens: seq } }], "boot-1");
 }
 
 /** A logger whose JSON lines the test can read. */

@@ -1,10 +1,10 @@
-import { type ChildProcess, spawn } from "node:child_process";
+import type { ChildProcess } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
-import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import type { NodeSummary, PodEntry } from "../../agent/wire/summary.js";
 import { NodeSummarySchema } from "../../agent/wire/summary.js";
+import { startService } from "./service-process.js";
 
 /** The repository root: the nearest folder up from here with a package.json (also when compiled elsewhere). */
 function repoRoot(): string {
@@ -30,35 +30,17 @@ export interface AgentProcess {
 
 /** Starts `tcpstate agent` with `args`; every summary line on stdout is validated against the wire schema. */
 export async function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): Promise<AgentProcess> {
-  const child = spawn(process.execPath, [CLI, "agent", "--metrics-addr", "127.0.0.1:0", ...args], {
-    env: { ...process.env, ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-  });
   const summaries: NodeSummary[] = [];
-  const logs: Record<string, unknown>[] = [];
   const waiters = new Set<(s: NodeSummary) => void>();
-  createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", (line) => {
-    const summary = NodeSummarySchema.parse(JSON.parse(line));
-    summaries.push(summary);
-    for (const w of waiters) w(summary);
+  const service = await startService([CLI, "agent", "--metrics-addr", "127.0.0.1:0", ...args], {
+    env,
+    onStdoutLine: (line) => {
+      const summary = NodeSummarySchema.parse(JSON.parse(line));
+      summaries.push(summary);
+      for (const w of waiters) w(summary);
+    },
   });
-  const portKnown = new Promise<number>((resolve, reject) => {
-    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
-      let entry: Record<string, unknown>;
-      try {
-        entry = JSON.parse(line);
-      } catch {
-        entry = { msg: line };
-      }
-      logs.push(entry);
-      if (typeof entry.port === "number" && String(entry.msg).startsWith("serving")) resolve(entry.port);
-    });
-    child.once("exit", (code) =>
-      reject(new Error(`agent exited (${code}) before serving: ${JSON.stringify(logs)}`)),
-    );
-  });
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
-  const metricsPort = await portKnown;
+  const { child, logs, port: metricsPort } = service;
   return {
     child,
     summaries,
@@ -87,14 +69,7 @@ export async function startAgent(args: string[], env: NodeJS.ProcessEnv = {}): P
       const res = await fetch(`http://127.0.0.1:${metricsPort}${path}`);
       return { status: res.status, text: await res.text() };
     },
-    async stop() {
-      if (child.exitCode !== null) return child.exitCode;
-      child.kill("SIGTERM");
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
-    },
+    stop: () => service.stop(),
   };
 }
 

@@ -1,0 +1,54 @@
+/** A tcpstate service started as users run it: its JSON log lines collected, its HTTP port learned from them. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { createInterface } from "node:readline";
+
+export interface ServiceProcess {
+  child: ChildProcess;
+  port: number;
+  logs: Record<string, unknown>[];
+  /** Signals it (SIGTERM by default) and waits; the exit code (null when killed by a signal). */
+  stop(signal?: NodeJS.Signals): Promise<number | null>;
+}
+
+export async function startService(
+  argv: string[],
+  opts: { env?: NodeJS.ProcessEnv; onStdoutLine?: (line: string) => void } = {},
+): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, argv, {
+    env: { ...process.env, ...opts.env },
+    stdio: ["ignore", opts.onStdoutLine ? "pipe" : "ignore", "pipe"],
+  });
+  const { onStdoutLine } = opts;
+  if (onStdoutLine)
+    createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", onStdoutLine);
+  const logs: Record<string, unknown>[] = [];
+  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
+  const port = await new Promise<number>((resolve, reject) => {
+    createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
+      let entry: Record<string, unknown>;
+      try {
+        entry = JSON.parse(line);
+      } catch {
+        entry = { msg: line };
+      }
+      logs.push(entry);
+      if (typeof entry.port === "number" && String(entry.msg).startsWith("serving")) resolve(entry.port);
+    });
+    child.once("exit", (code) =>
+      reject(new Error(`${argv[1]} exited (${code}) before serving: ${JSON.stringify(logs)}`)),
+    );
+  });
+  return {
+    child,
+    port,
+    logs,
+    async stop(signal: NodeJS.Signals = "SIGTERM") {
+      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
+      child.kill(signal);
+      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
+      const code = await exited;
+      clearTimeout(timer);
+      return code;
+    },
+  };
+}

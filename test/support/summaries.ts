@@ -1,0 +1,61 @@
+/** Node summaries for tests that need known windows without the kernel: valid against the wire schema. */
+
+import type { Counters } from "../../agent/wire/counters.js";
+import { zeroCounters } from "../../agent/wire/counters.js";
+import { type NodeSummary, NodeSummarySchema, type Owner } from "../../agent/wire/summary.js";
+
+export const HOST: Owner = { kind: "host", name: "host" };
+
+/** A Deployment pod's owner. */
+export function podOwner(uid: string, name: string, namespace = "shop", workload = "web"): Owner {
+  return {
+    kind: "pod",
+    namespace,
+    name,
+    uid,
+    hostNetwork: false,
+    workload: { kind: "Deployment", name: workload },
+    labels: {},
+  };
+}
+
+/** Window `seq` of `node` (5 s windows from a fixed epoch), with the given counters per owner. */
+export function testSummary(
+  node: string,
+  seq: number,
+  pods: { owner: Owner; window?: Partial<Counters> }[],
+  bootId = `${node}-boot`,
+): NodeSummary {
+  return NodeSummarySchema.parse({
+    schema: "tcpstate.v1.summary",
+    node,
+    bootId,
+    seq,
+    windowStart: 1_800_000_000_000 + seq * 5000,
+    windowEnd: 1_800_000_000_000 + (seq + 1) * 5000,
+    complete: true,
+    incompleteReasons: [],
+    pods: pods.map(({ owner, window }) => ({
+      owner,
+      netns: [4026532000 + seq],
+      window: { ...zeroCounters(), ...window },
+      total: zeroCounters(),
+      sockets: null,
+      estimated: [],
+      listeners: [],
+      netnsCounters: null,
+      topDestinations: { connects: [], timeWait: [] },
+    })),
+    health: {
+      bpftraceUp: true,
+      bpftraceRestarts: 0,
+      kernelMissed: 0,
+      lostEvents: 0,
+      parseErrors: 0,
+      transitions: 0,
+      attributedTransitions: 0,
+      attributedShare: 1,
+      podListSynced: true,
+    },
+  });
+}
