@@ -4,6 +4,7 @@ cd "$(dirname "$0")/.."
 source scripts/prerequisites.sh
 require_agent_host
 apt_install nats-server nats-server
+apt_install python3 python3
 npm run --silent build
 npx biome check .
 npx tsc -p tsconfig.test.json
