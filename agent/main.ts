@@ -1,4 +1,3 @@
-import { randomUUID } from "node:crypto";
 import { fileURLToPath } from "node:url";
 import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
 import type { Logger } from "pino";
@@ -7,9 +6,7 @@ import { CgroupIndex, findCgroup2Mount } from "./attribution/cgroup-index.js";
 import { NetnsAttributor } from "./attribution/netns-attributor.js";
 import { PodIndex } from "./attribution/pod-index.js";
 import type { AgentConfig } from "./config.js";
-import { splitHostGauges } from "./gauges/host-network-split.js";
 import { NetnsGaugeReader } from "./gauges/netns-gauges.js";
-import { TimeWaitEstimator } from "./gauges/time-wait-estimate.js";
 import { startAgentHttp } from "./http/agent-http.js";
 import { EventStream } from "./probe/event-stream.js";
 import { preflight } from "./probe/preflight.js";
@@ -18,6 +15,7 @@ import { EventPublisher } from "./publish/event-publisher.js";
 import { SummaryPublisher } from "./publish/summary-publisher.js";
 import { NodeWindow } from "./window/node-window.js";
 import { TransitionCounter } from "./window/transition-counter.js";
+import { WindowCycle } from "./window/window-cycle.js";
 import { natsAuthFromConfig } from "./wire/nats-connection.js";
 import type { NodeSummary } from "./wire/summary.js";
 
@@ -92,7 +90,6 @@ export async function runAgent(
     concurrency: 2,
     splitByPod: (inode) => attributor.splitsByCgroup(inode),
   });
-  const timeWaitEstimator = new TimeWaitEstimator();
   const counter = new TransitionCounter(window, logger.child({ part: "counter" }), metrics);
   const supervisor = new BpftraceSupervisor(
     {
@@ -148,55 +145,19 @@ export async function runAgent(
     publisher.start();
   }
 
-  const bootId = randomUUID();
-  let kubeErrorsSeen = 0;
-  const closeWindow = async (): Promise<void> => {
-    await attributor.refresh();
-    await attributor.learnCgroups(window.cgroups());
-    // Gauges for every netns reported this window: the always-reported ones and those that counted.
-    const active = window.active();
-    const wanted = new Set([...attributor.reported(), ...active]);
-    const gauges = await gaugeReader.read(
-      new Map([...attributor.processes()].filter(([inode]) => wanted.has(inode))),
-      active,
-    );
-    const now = Date.now();
-    const hostNetworkPods = pods ? [...pods.all()].filter((p) => p.hostNetwork).map((p) => p.uid) : [];
-    const host = [...gauges].find(([inode]) => attributor.splitsByCgroup(inode));
-    const split = host ? splitHostGauges(host[1], hostNetworkPods, timeWaitEstimator, now) : null;
-    if (host && split) gauges.set(host[0], split.host);
-    const summary = window.close({
-      node: config.nodeName,
-      bootId,
-      now,
-      ownerOf: (inode, cgroup) => attributor.ownerOf(inode, cgroup),
-      aliveNetns: attributor.alive(),
-      knownPods: pods ? [...pods.all()].map(({ ips: _ips, ...owner }) => owner) : [],
-      alwaysReport: attributor.reported(),
-      gaugesOf: (inode) => gauges.get(inode),
-      podGaugesOf: (pod) => split?.pods.get(pod.uid),
-      health: {
-        bpftraceUp: supervisor.isReady,
-        bpftraceRestarts: supervisor.restarts,
-        kernelMissed: await supervisor.kernelMissed(),
-        lostEvents: counter.lostEvents + events.lost,
-        parseErrors: counter.parseErrors + events.parseErrors,
-        podListSynced: pods ? pods.synced : true,
-      },
-    });
-    for (const entry of summary.pods)
-      if (entry.owner.kind === "pod" && entry.owner.hostNetwork)
-        timeWaitEstimator.record(entry.owner.uid, summary.windowEnd, entry.window.time_wait_entries);
-    timeWaitEstimator.forget(new Set(hostNetworkPods));
-    metrics.observe(summary);
-    metrics.bpftraceUp.set(supervisor.isReady ? 1 : 0);
-    if (pods) {
-      metrics.kubeApiErrors.inc(pods.errors - kubeErrorsSeen);
-      kubeErrorsSeen = pods.errors;
-    }
-    if (publisher) publisher.enqueue(summary);
-    else emit(summary);
-  };
+  const cycle = new WindowCycle({
+    node: config.nodeName,
+    window,
+    attributor,
+    pods,
+    gaugeReader,
+    supervisor,
+    counter,
+    events,
+    metrics,
+    deliver: (summary) => (publisher ? publisher.enqueue(summary) : emit(summary)),
+  });
+  const closeWindow = () => cycle.close();
   let closing: Promise<void> = Promise.resolve();
   const timer = setInterval(() => {
     closing = closing

@@ -1,0 +1,87 @@
+import { randomUUID } from "node:crypto";
+import type { AgentMetrics } from "../agent-metrics.js";
+import type { NetnsAttributor } from "../attribution/netns-attributor.js";
+import type { PodIndex } from "../attribution/pod-index.js";
+import { splitHostGauges } from "../gauges/host-network-split.js";
+import type { NetnsGaugeReader } from "../gauges/netns-gauges.js";
+import { TimeWaitEstimator } from "../gauges/time-wait-estimate.js";
+import type { EventStream } from "../probe/event-stream.js";
+import type { BpftraceSupervisor } from "../probe/supervisor.js";
+import type { NodeSummary } from "../wire/summary.js";
+import type { NodeWindow } from "./node-window.js";
+import type { TransitionCounter } from "./transition-counter.js";
+
+export interface WindowCycleParts {
+  node: string;
+  window: NodeWindow;
+  attributor: NetnsAttributor;
+  pods: PodIndex | null;
+  gaugeReader: NetnsGaugeReader;
+  supervisor: BpftraceSupervisor;
+  counter: TransitionCounter;
+  events: EventStream;
+  metrics: AgentMetrics;
+  /** Where each node summary goes (NATS or stdout). */
+  deliver(summary: NodeSummary): void;
+}
+
+/**
+ * What happens when a window closes: rescan namespaces, read the gauges of every netns reported, split the
+ * host netns between hostNetwork pods, close the window into a node summary with the agent's health, feed
+ * the TIME_WAIT estimator and /metrics, and deliver it.
+ */
+export class WindowCycle {
+  private readonly bootId = randomUUID();
+  private readonly timeWaitEstimator = new TimeWaitEstimator();
+  private kubeErrorsSeen = 0;
+
+  constructor(private readonly p: WindowCycleParts) {}
+
+  async close(): Promise<void> {
+    const { window, attributor, pods, gaugeReader, supervisor, counter, events, metrics } = this.p;
+    await attributor.refresh();
+    await attributor.learnCgroups(window.cgroups());
+    // Gauges for every netns reported this window: the always-reported ones and those that counted.
+    const active = window.active();
+    const wanted = new Set([...attributor.reported(), ...active]);
+    const gauges = await gaugeReader.read(
+      new Map([...attributor.processes()].filter(([inode]) => wanted.has(inode))),
+      active,
+    );
+    const now = Date.now();
+    const hostNetworkPods = pods ? [...pods.all()].filter((p) => p.hostNetwork).map((p) => p.uid) : [];
+    const host = [...gauges].find(([inode]) => attributor.splitsByCgroup(inode));
+    const split = host ? splitHostGauges(host[1], hostNetworkPods, this.timeWaitEstimator, now) : null;
+    if (host && split) gauges.set(host[0], split.host);
+    const summary = window.close({
+      node: this.p.node,
+      bootId: this.bootId,
+      now,
+      ownerOf: (inode, cgroup) => attributor.ownerOf(inode, cgroup),
+      aliveNetns: attributor.alive(),
+      knownPods: pods ? [...pods.all()].map(({ ips: _ips, ...owner }) => owner) : [],
+      alwaysReport: attributor.reported(),
+      gaugesOf: (inode) => gauges.get(inode),
+      podGaugesOf: (pod) => split?.pods.get(pod.uid),
+      health: {
+        bpftraceUp: supervisor.isReady,
+        bpftraceRestarts: supervisor.restarts,
+        kernelMissed: await supervisor.kernelMissed(),
+        lostEvents: counter.lostEvents + events.lost,
+        parseErrors: counter.parseErrors + events.parseErrors,
+        podListSynced: pods ? pods.synced : true,
+      },
+    });
+    for (const entry of summary.pods)
+      if (entry.owner.kind === "pod" && entry.owner.hostNetwork)
+        this.timeWaitEstimator.record(entry.owner.uid, summary.windowEnd, entry.window.time_wait_entries);
+    this.timeWaitEstimator.forget(new Set(hostNetworkPods));
+    metrics.observe(summary);
+    metrics.bpftraceUp.set(supervisor.isReady ? 1 : 0);
+    if (pods) {
+      metrics.kubeApiErrors.inc(pods.errors - this.kubeErrorsSeen);
+      this.kubeErrorsSeen = pods.errors;
+    }
+    this.p.deliver(summary);
+  }
+}
