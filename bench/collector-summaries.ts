@@ -12,6 +12,7 @@ import {
   SUMMARY_SCHEMA,
   type Workload,
 } from "../agent/wire/summary.js";
+import { HEALTHY_NODE } from "../test/support/summaries.js";
 
 /** mulberry32: a fast, seedable PRNG (the run is reproducible apart from UUIDs and times). */
 export function prng(seed: number): () => number {
@@ -287,17 +288,7 @@ export class SummaryFactory {
         complete: true,
         incompleteReasons: [],
         pods: entries.map((e) => e.entry),
-        health: {
-          bpftraceUp: true,
-          bpftraceRestarts: 0,
-          kernelMissed: 0,
-          lostEvents: 0,
-          parseErrors: 0,
-          transitions: 0,
-          attributedTransitions: 0,
-          attributedShare: 1,
-          podListSynced: true,
-        },
+        health: { ...HEALTHY_NODE },
       };
       this.states.push({ node, subject: summarySubject(node), summary, entries });
     }

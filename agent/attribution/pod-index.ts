@@ -103,8 +103,7 @@ export class PodIndex implements PodLookup {
   private upsert(pod: V1Pod): void {
     const meta = podMetaOf(pod, this.opts.maxLabels);
     if (!meta) return;
-    const old = this.pods.get(meta.uid);
-    for (const ip of old?.ips ?? []) if (this.ipToUid.get(ip) === meta.uid) this.ipToUid.delete(ip);
+    this.forgetAddresses(meta.uid);
     this.pods.set(meta.uid, meta);
     // hostNetwork pods carry the node's address: it identifies the node, not them.
     if (!meta.hostNetwork) for (const ip of meta.ips) this.ipToUid.set(ip, meta.uid);
@@ -113,9 +112,13 @@ export class PodIndex implements PodLookup {
   private remove(pod: V1Pod): void {
     const uid = pod.metadata?.uid;
     if (!uid) return;
-    const old = this.pods.get(uid);
-    for (const ip of old?.ips ?? []) if (this.ipToUid.get(ip) === uid) this.ipToUid.delete(ip);
+    this.forgetAddresses(uid);
     this.pods.delete(uid);
+  }
+
+  /** Drops the address → pod entries of `uid` (an address may already point at a newer pod: kept). */
+  private forgetAddresses(uid: string): void {
+    for (const ip of this.pods.get(uid)?.ips ?? []) if (this.ipToUid.get(ip) === uid) this.ipToUid.delete(ip);
   }
 
   byUid(uid: string): PodMeta | undefined {

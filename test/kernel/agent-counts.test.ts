@@ -2,7 +2,6 @@
  * The agent's kernel pipeline for real: bpftrace on the host's tracepoint, "pods" as network namespaces with
  * pod IPs, listed in a fake kube API driven through the real client library.
  */
-import { execFileSync } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -11,6 +10,7 @@ import { zeroCounters } from "../../agent/wire/counters.js";
 import type { Counters, NodeSummary } from "../../agent/wire/summary.js";
 import {
   type AgentProcess,
+  bpftraceChildren,
   entryOf,
   kubeAgentArgs,
   startAgent,
@@ -39,18 +39,6 @@ function diff(after: Counters, before: Counters): Counters {
 async function settle(agent: AgentProcess, windows = 4): Promise<NodeSummary> {
   const target = agent.summaries.length + windows;
   return agent.waitForSummary(() => agent.summaries.length >= target, windows * 3000 + 10_000);
-}
-
-/** The bpftrace processes the agent runs (its children). */
-function childBpftrace(agent: AgentProcess): number[] {
-  try {
-    return execFileSync("pgrep", ["-P", String(agent.child.pid), "-x", "bpftrace"], { encoding: "utf8" })
-      .split("\n")
-      .filter(Boolean)
-      .map(Number);
-  } catch {
-    return []; // pgrep exits 1 when there is none
-  }
 }
 
 function isAlive(pid: number): boolean {
@@ -104,7 +92,7 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
   });
 
   afterAll(async () => {
-    const children = agent ? childBpftrace(agent) : [];
+    const children = agent ? bpftraceChildren(agent) : [];
     const code = await agent?.stop();
     await server?.stop().catch(() => undefined);
     await api?.stop();
@@ -208,7 +196,7 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
   });
 
   it("streams live transitions with their pod on /events, only while a client listens", async () => {
-    expect(childBpftrace(agent)).toHaveLength(1);
+    expect(bpftraceChildren(agent)).toHaveLength(1);
     const controller = new AbortController();
     const res = await fetch(`http://127.0.0.1:${agent.metricsPort}/events`, { signal: controller.signal });
     const reader = (res.body as ReadableStream<Uint8Array>).getReader();
@@ -235,7 +223,7 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
       fromA.some((e) => e.from === "CLOSE" && e.to === "SYN_SENT" && e.daddr === b.ipv4 && e.dport === PORT),
     ).toBe(true);
     expect(events.some((e) => e.owner.name === "b" && e.from === "LISTEN" && e.to === "SYN_RECV")).toBe(true);
-    await expect.poll(() => childBpftrace(agent), { timeout: 10_000 }).toHaveLength(1);
+    await expect.poll(() => bpftraceChildren(agent), { timeout: 10_000 }).toHaveLength(1);
   });
 
   it("ends a deleted pod's series (summary and /metrics)", async () => {
@@ -249,7 +237,7 @@ describe("agent: exact per-pod transition counts (real kernel, fake kube API)", 
 
   it("restarts a SIGKILLed bpftrace: marks the window incomplete, never double counts, counts exactly after", async () => {
     const before = await settle(agent, 1);
-    const [victim] = childBpftrace(agent);
+    const [victim] = bpftraceChildren(agent);
     expect(victim).toBeGreaterThan(0);
     const churn = runChurn(a, { host: b.ipv4, port: PORT, seconds: 3, concurrency: 4 });
     await new Promise((r) => setTimeout(r, 1000));

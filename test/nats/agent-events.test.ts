@@ -1,25 +1,14 @@
 /** The live event stream over NATS: on demand under a lease (as `tail` uses it), or always. */
-import { execFileSync } from "node:child_process";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { type TransitionEvent, TransitionEventSchema } from "../../agent/wire/events.js";
 import { EVENTS_CONTROL_SUBJECT, eventsSubject } from "../../agent/wire/subjects.js";
-import { type AgentProcess, startAgent, waitReady } from "../support/agent-process.js";
+import { bpftraceChildren, startAgent, waitReady } from "../support/agent-process.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-pods.js";
 import { runClient, type ServerHandle, startServer } from "../support/traffic.js";
 
 const NODE = "events-node";
-
-function bpftraceChildren(agent: AgentProcess): number {
-  try {
-    return execFileSync("pgrep", ["-P", String(agent.child.pid), "-x", "bpftrace"], { encoding: "utf8" })
-      .split("\n")
-      .filter(Boolean).length;
-  } catch {
-    return 0;
-  }
-}
 
 describe("agent events on NATS (real kernel, real nats-server)", () => {
   let server: NatsServer;
@@ -75,7 +64,7 @@ describe("agent events on NATS (real kernel, real nats-server)", () => {
     ]);
     try {
       await waitReady(agent);
-      expect(bpftraceChildren(agent)).toBe(1);
+      expect(bpftraceChildren(agent)).toHaveLength(1);
       const bad = await nc.request(EVENTS_CONTROL_SUBJECT, JSON.stringify({ leaseSeconds: 0 }), {
         timeout: 5000,
       });
@@ -87,12 +76,12 @@ describe("agent events on NATS (real kernel, real nats-server)", () => {
       );
       expect(reply.json()).toMatchObject({ node: NODE, until: expect.any(Number) });
       expect(await seeTrafficFromA()).toBe(true);
-      expect(bpftraceChildren(agent)).toBe(2);
+      expect(bpftraceChildren(agent)).toHaveLength(2);
       expect(
         events.find((e) => e.owner.name === b.netns && e.from === "LISTEN" && e.to === "SYN_RECV")?.node,
       ).toBe(NODE);
       // The lease ends: the event program stops and nothing more is published.
-      await expect.poll(() => bpftraceChildren(agent), { timeout: 15_000 }).toBe(1);
+      await expect.poll(() => bpftraceChildren(agent), { timeout: 15_000 }).toHaveLength(1);
       const seen = events.length;
       await runClient(a, { host: b.ipv4, port: 8080, count: 5, mode: "close-first" });
       await new Promise((r) => setTimeout(r, 1500));

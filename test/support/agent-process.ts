@@ -1,4 +1,4 @@
-import type { ChildProcess } from "node:child_process";
+import { type ChildProcess, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -91,5 +91,17 @@ export async function waitReady(agent: AgentProcess, timeoutMs = 20_000): Promis
     if (r.status === 200) return;
     if (Date.now() > deadline) throw new Error(`agent not ready within ${timeoutMs} ms: ${r.text}`);
     await new Promise((res) => setTimeout(res, 200));
+  }
+}
+
+/** The bpftrace processes the agent runs (its children). */
+export function bpftraceChildren(agent: AgentProcess): number[] {
+  try {
+    return execFileSync("pgrep", ["-P", String(agent.child.pid), "-x", "bpftrace"], { encoding: "utf8" })
+      .split("\n")
+      .filter(Boolean)
+      .map(Number);
+  } catch {
+    return []; // pgrep exits 1 when there is none
   }
 }

@@ -2,9 +2,27 @@
 
 import type { Counters } from "../../agent/wire/counters.js";
 import { zeroCounters } from "../../agent/wire/counters.js";
-import { type NodeSummary, NodeSummarySchema, type Owner } from "../../agent/wire/summary.js";
+import {
+  type NodeHealth,
+  type NodeSummary,
+  NodeSummarySchema,
+  type Owner,
+} from "../../agent/wire/summary.js";
 
 export const HOST: Owner = { kind: "host", name: "host" };
+
+/** A node whose agent has nothing to report against itself. */
+export const HEALTHY_NODE: NodeHealth = {
+  bpftraceUp: true,
+  bpftraceRestarts: 0,
+  kernelMissed: 0,
+  lostEvents: 0,
+  parseErrors: 0,
+  transitions: 0,
+  attributedTransitions: 0,
+  attributedShare: 1,
+  podListSynced: true,
+};
 
 /** A Deployment pod's owner. */
 export function podOwner(uid: string, name: string, namespace = "shop", workload = "web"): Owner {
@@ -46,16 +64,6 @@ export function testSummary(
       netnsCounters: null,
       topDestinations: { connects: [], timeWait: [] },
     })),
-    health: {
-      bpftraceUp: true,
-      bpftraceRestarts: 0,
-      kernelMissed: 0,
-      lostEvents: 0,
-      parseErrors: 0,
-      transitions: 0,
-      attributedTransitions: 0,
-      attributedShare: 1,
-      podListSynced: true,
-    },
+    health: HEALTHY_NODE,
   });
 }
