@@ -1,6 +1,6 @@
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { type Readiness, type ServiceHttp, sendJson, startServiceHttp } from "../../common/service-http.js";
+import { type Readiness, type ServiceHttp, type ServiceHttpOptions, sendJson, startServiceHttp } from "../../common/service-http.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PodRecord } from "../model/pod-record.js";
 import { rollup } from "../model/rollup.js";
@@ -12,6 +12,8 @@ export interface CollectorHttpOptions {
   model: ClusterModel;
   logger: Logger;
   readiness(): Readiness;
+  /** More GET routes from other parts of the collector (alerts). */
+  routes?: ServiceHttpOptions["routes"];
 }
 
 /** A pod as the API shows it: identity, totals over its history, its newest gauges and lists. */
@@ -53,6 +55,7 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
           nodes: [...model.nodeStates()].map((n) => ({ ...n, ...perNode.find((r) => r.key === n.node) })),
         });
       },
+      ...opts.routes,
     },
   });
 }
