@@ -28,6 +28,7 @@ export class ClusterModel {
   private readonly nodes = new Map<string, NodeState>();
   /** node → agent boot → window seqs applied. */
   private readonly seen = new Map<string, Map<string, SeqTracker>>();
+  private readonly listeners: ((summary: NodeSummary) => void)[] = [];
 
   constructor(
     private readonly historyMs: number,
@@ -67,7 +68,13 @@ export class ClusterModel {
       );
     }
     this.updateNode(summary);
+    for (const listener of this.listeners) listener(summary);
     return "applied";
+  }
+
+  /** Calls `listener` after each window is applied (once per window: duplicates are not passed on). */
+  onApplied(listener: (summary: NodeSummary) => void): void {
+    this.listeners.push(listener);
   }
 
   private updateNode(s: NodeSummary): void {
