@@ -1,0 +1,200 @@
+/**
+ * The five rules' conditions, evaluated on one pod's window: pure functions of the rule, the window's entry and
+ * the pod's memory (baselines, the previous CLOSE_WAIT, the last SYN-pressure time). Each yields the alert
+ * instances it sees (one per pod, or one per destination) with their value and texts; null when the window
+ * has no data for it (gauges unreadable), so the alert's state stays as it was.
+ */
+import type { Listener, PodEntry } from "../../agent/wire/summary.js";
+import { Baseline } from "./baseline.js";
+import type { BaselineRule, FloorRule, PortPressureRule, RuleName, RulesConfig } from "./rules-file.js";
+
+/** How long after the last listen overflow / SYN cookie / SYN-queue drop SYN pressure still counts. */
+export const SYN_PRESSURE_HOLD_MS = 30_000;
+
+export interface WindowSample {
+  /** Data time: the window's end (ms). */
+  t: number;
+  durationMs: number;
+  entry: PodEntry;
+}
+
+/** What a pod's evaluation remembers between windows. */
+export class PodMemory {
+  readonly baselines = new Map<RuleName, Baseline>();
+  lastCloseWait: number | null = null;
+  lastSynPressureAt = Number.NEGATIVE_INFINITY;
+  synPressure = { listenOverflows: 0, syncookiesSent: 0, reqQFullDrops: 0 };
+
+  baseline(rule: RuleName, windowMs: number): Baseline {
+    let b = this.baselines.get(rule);
+    if (!b || b.windowMs !== windowMs) {
+      b = new Baseline(windowMs);
+      this.baselines.set(rule, b);
+    }
+    return b;
+  }
+}
+
+export interface Instance {
+  /** Tells instances of one rule on one pod apart ("" when there is one, else the destination). */
+  key: string;
+  active: boolean;
+  value: number;
+  labels: Record<string, string>;
+  summary: string;
+  description: string;
+}
+
+const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 2 : 1));
+
+function describeBaseline(b: number | null, factor: number): string {
+  return b === null
+    ? "no baseline yet (the floor alone decides)"
+    : `baseline ${fmt(b)} (trailing median), ${factor}× = ${fmt(b * factor)}`;
+}
+
+/** value ≥ floor and ≥ factor × baseline (no baseline yet: the floor alone). */
+export function aboveBaseline(value: number, rule: BaselineRule, baseline: number | null): boolean {
+  return value >= rule.floor && (baseline === null || value >= rule.factor * baseline);
+}
+
+function timeWaitBuildup(rule: BaselineRule, s: WindowSample, m: PodMemory): Instance[] | null {
+  const tw = s.entry.sockets?.TIME_WAIT;
+  if (tw === undefined) return null;
+  const b = m.baseline("TimeWaitBuildup", rule.baselineWindowMs);
+  const baseline = b.median(s.t);
+  b.add(s.t, tw, s.durationMs);
+  const estimated = s.entry.estimated.includes("TIME_WAIT") ? " (estimated: hostNetwork pod)" : "";
+  return [
+    {
+      key: "",
+      active: aboveBaseline(tw, rule, baseline),
+      value: tw,
+      labels: {},
+      summary: `${tw} TIME_WAIT sockets, above the floor of ${rule.floor} and ${rule.factor}× its baseline`,
+      description: `TIME_WAIT ${tw}${estimated}; floor ${rule.floor}; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.`,
+    },
+  ];
+}
+
+/** The listening port under SYN pressure: largest SYN queue, then largest accept queue. */
+export function busiestListener(listeners: readonly Listener[]): Listener | undefined {
+  let best: Listener | undefined;
+  for (const l of listeners)
+    if (
+      !best ||
+      l.synQueue > best.synQueue ||
+      (l.synQueue === best.synQueue && l.acceptQueue > best.acceptQueue)
+    )
+      best = l;
+  return best;
+}
+
+function synRecvBuildup(rule: BaselineRule, s: WindowSample, m: PodMemory): Instance[] | null {
+  const c = s.entry.netnsCounters;
+  if (c && (c.listen_overflows > 0 || c.syncookies_sent > 0 || c.req_q_full_drops > 0)) {
+    m.lastSynPressureAt = s.t;
+    m.synPressure = {
+      listenOverflows: c.listen_overflows,
+      syncookiesSent: c.syncookies_sent,
+      reqQFullDrops: c.req_q_full_drops,
+    };
+  }
+  const synRecv = s.entry.sockets?.SYN_RECV;
+  if (synRecv === undefined) return null;
+  const b = m.baseline("SynRecvBuildup", rule.baselineWindowMs);
+  const baseline = b.median(s.t);
+  b.add(s.t, synRecv, s.durationMs);
+  const pressure = s.t - m.lastSynPressureAt <= SYN_PRESSURE_HOLD_MS;
+  const listener = busiestListener(s.entry.listeners);
+  const port = listener ? String(listener.port) : "";
+  const p = m.synPressure;
+  const counters = pressure
+    ? ` Listen overflows ${p.listenOverflows}, SYN cookies sent ${p.syncookiesSent}, SYN-queue drops ${p.reqQFullDrops} in the window of ${new Date(m.lastSynPressureAt).toISOString()}.`
+    : "";
+  return [
+    {
+      key: "",
+      active: aboveBaseline(synRecv, rule, baseline) || pressure,
+      value: synRecv,
+      labels: { port },
+      summary: `${synRecv} half-open (SYN_RECV) connections${port ? ` on port ${port}` : ""}${pressure ? ", SYNs dropped or answered with cookies" : ""}`,
+      description: `SYN_RECV ${synRecv}${listener ? ` (port ${port}: SYN queue ${listener.synQueue}, accept queue ${listener.acceptQueue}/${listener.backlog})` : ""}; floor ${rule.floor}; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.${counters}`,
+    },
+  ];
+}
+
+function ephemeralPortPressure(rule: PortPressureRule, s: WindowSample): Instance[] | null {
+  if (!s.entry.sockets) return null;
+  const size = rule.portRange.high - rule.portRange.low + 1;
+  const threshold = rule.ratio * size;
+  return s.entry.topDestinations.timeWait.map((d) => ({
+    key: d.endpoint,
+    active: d.count >= threshold,
+    value: d.count,
+    labels: { destination: d.endpoint },
+    summary: `${d.count} TIME_WAIT sockets toward ${d.endpoint}: ${fmt((100 * d.count) / size)}% of the ephemeral port range`,
+    description: `TIME_WAIT toward ${d.endpoint} ${d.count} of ${size} ports (${rule.portRange.low}-${rule.portRange.high}); threshold ${rule.ratio} × ${size} = ${fmt(threshold)}. ESTABLISHED connections toward it are not counted (not on the wire yet).`,
+  }));
+}
+
+function connectionChurnSpike(rule: BaselineRule, s: WindowSample, m: PodMemory): Instance[] | null {
+  if (s.durationMs <= 0) return null;
+  const opens = s.entry.window.active_opens + s.entry.window.passive_opens;
+  const churn = (opens * 1000) / s.durationMs;
+  const b = m.baseline("ConnectionChurnSpike", rule.baselineWindowMs);
+  const baseline = b.median(s.t);
+  b.add(s.t, churn, s.durationMs);
+  return [
+    {
+      key: "",
+      active: aboveBaseline(churn, rule, baseline),
+      value: churn,
+      labels: {},
+      summary: `${fmt(churn)} new connections/s, above the floor of ${rule.floor}/s and ${rule.factor}× its baseline`,
+      description: `churn ${fmt(churn)}/s (active opens ${s.entry.window.active_opens}, passive opens ${s.entry.window.passive_opens} in ${s.durationMs / 1000}s); floor ${rule.floor}/s; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.`,
+    },
+  ];
+}
+
+function closeWaitLeak(rule: FloorRule, s: WindowSample, m: PodMemory): Instance[] | null {
+  const cw = s.entry.sockets?.CLOSE_WAIT;
+  if (cw === undefined) return null;
+  const previous = m.lastCloseWait;
+  m.lastCloseWait = cw;
+  return [
+    {
+      key: "",
+      active: cw >= rule.floor && (previous === null || cw >= previous),
+      value: cw,
+      labels: {},
+      summary: `${cw} CLOSE_WAIT sockets and not decreasing: the application does not close connections its peers closed`,
+      description: `CLOSE_WAIT ${cw} (previous window ${previous ?? "none"}); floor ${rule.floor}; never decreasing for ${rule.forMs / 1000}s fires.`,
+    },
+  ];
+}
+
+/** Evaluates rule `name` on one window of one pod. */
+export function evaluateRule(
+  name: RuleName,
+  rules: RulesConfig,
+  s: WindowSample,
+  m: PodMemory,
+): Instance[] | null {
+  switch (name) {
+    case "TimeWaitBuildup":
+      return timeWaitBuildup(rules.TimeWaitBuildup, s, m);
+    case "SynRecvBuildup":
+      return synRecvBuildup(rules.SynRecvBuildup, s, m);
+    case "EphemeralPortPressure":
+      return ephemeralPortPressure(rules.EphemeralPortPressure, s);
+    case "ConnectionChurnSpike":
+      return connectionChurnSpike(rules.ConnectionChurnSpike, s, m);
+    case "CloseWaitLeak":
+      return closeWaitLeak(rules.CloseWaitLeak, s, m);
+    default: {
+      const never: never = name;
+      throw new Error(`unknown rule ${never}`);
+    }
+  }
+}

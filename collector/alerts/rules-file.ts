@@ -1,0 +1,236 @@
+/**
+ * The alert rules file (YAML): five rules, each with defaults that fit most clusters (README, "Alerts"), any
+ * field overridable, unknown fields rejected with a message naming the file, the rule and the field.
+ */
+import { parseDocument } from "yaml";
+import { z } from "zod";
+import { parseDuration } from "../../common/config-values.js";
+import { parseLabelSelector, SelectorError } from "./label-selector.js";
+import type { Scope } from "./scope.js";
+
+export const RULE_NAMES = [
+  "TimeWaitBuildup",
+  "SynRecvBuildup",
+  "EphemeralPortPressure",
+  "ConnectionChurnSpike",
+  "CloseWaitLeak",
+] as const;
+export type RuleName = (typeof RULE_NAMES)[number];
+
+/** A rules file that cannot be used: names the file, and the rule and field where one is to blame. */
+export class RulesFileError extends Error {
+  override readonly name = "RulesFileError";
+  readonly code = "BAD_RULES_FILE";
+  constructor(
+    readonly file: string,
+    readonly problems: { rule?: string; field?: string; message: string }[],
+    options?: ErrorOptions,
+  ) {
+    super(
+      problems
+        .map(
+          (p) =>
+            `rules file ${file}: ${p.rule ? `rule ${p.rule}: ` : ""}${p.field ? `field ${p.field}: ` : ""}${p.message}`,
+        )
+        .join("\n"),
+      options,
+    );
+  }
+}
+
+const DAY = 86_400_000;
+
+const durationField = (min: number, max: number) =>
+  z.string({ error: "expected a duration like 30s, 2m or 1h" }).transform((text, ctx) => {
+    const ms = parseDuration(text);
+    if (ms === null) {
+      ctx.addIssue({ code: "custom", message: `expected a duration like 30s, 2m or 1h, got "${text}"` });
+      return z.NEVER;
+    }
+    if (ms < min || ms > max) {
+      ctx.addIssue({
+        code: "custom",
+        message: `must be between ${min / 1000}s and ${max / 1000}s, got "${text}"`,
+      });
+      return z.NEVER;
+    }
+    return ms;
+  });
+
+const globs = z.array(z.string().min(1, "must not be empty"));
+
+const ScopeSchema = z.strictObject({
+  namespaces: globs.optional(),
+  excludeNamespaces: globs.optional(),
+  /** "Kind/name" globs, e.g. "Deployment/api-*". */
+  workloads: globs.optional(),
+  podLabels: z
+    .string()
+    .transform((text, ctx) => {
+      try {
+        return parseLabelSelector(text);
+      } catch (err) {
+        if (!(err instanceof SelectorError)) throw err;
+        ctx.addIssue({ code: "custom", message: err.message });
+        return z.NEVER;
+      }
+    })
+    .optional(),
+});
+
+const common = {
+  enabled: z.boolean().optional(),
+  severity: z
+    .string()
+    .regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be a lower-case word like critical, warning or info")
+    .optional(),
+  for: durationField(0, DAY).optional(),
+  holdDown: durationField(0, DAY).optional(),
+  runbookUrl: z.string().optional(),
+  scope: ScopeSchema.optional(),
+};
+const floor = z.number().nonnegative();
+const baseline = {
+  floor: floor.optional(),
+  factor: z.number().positive().optional(),
+  baselineWindow: durationField(1000, 7 * DAY).optional(),
+};
+
+const PortRangeSchema = z.string().transform((text, ctx) => {
+  const m = /^(\d{1,5})-(\d{1,5})$/.exec(text.trim());
+  const low = Number(m?.[1]);
+  const high = Number(m?.[2]);
+  if (!m || low < 1 || high > 65535 || low > high) {
+    ctx.addIssue({ code: "custom", message: `expected "low-high" within 1-65535, got "${text}"` });
+    return z.NEVER;
+  }
+  return { low, high };
+});
+
+const RuleSchemas = {
+  TimeWaitBuildup: z.strictObject({ ...common, ...baseline }),
+  SynRecvBuildup: z.strictObject({ ...common, ...baseline }),
+  EphemeralPortPressure: z.strictObject({
+    ...common,
+    ratio: z.number().gt(0).max(1).optional(),
+    portRange: PortRangeSchema.optional(),
+  }),
+  ConnectionChurnSpike: z.strictObject({ ...common, ...baseline }),
+  CloseWaitLeak: z.strictObject({ ...common, floor: floor.optional() }),
+} as const;
+
+const RulesFileSchema = z.strictObject({
+  rules: z
+    .strictObject(
+      Object.fromEntries(RULE_NAMES.map((n) => [n, RuleSchemas[n].nullable().optional()])) as {
+        [K in RuleName]: z.ZodOptional<z.ZodNullable<(typeof RuleSchemas)[K]>>;
+      },
+    )
+    .nullable()
+    .optional(),
+});
+
+interface RuleCommon {
+  enabled: boolean;
+  severity: string;
+  forMs: number;
+  holdDownMs: number;
+  runbookUrl: string;
+  scope: Scope;
+}
+export interface BaselineRule extends RuleCommon {
+  /** Absolute minimum (sockets, or connections per second for churn). */
+  floor: number;
+  /** How many times its trailing median the value must be. */
+  factor: number;
+  baselineWindowMs: number;
+}
+export interface PortPressureRule extends RuleCommon {
+  ratio: number;
+  portRange: { low: number; high: number };
+}
+export interface FloorRule extends RuleCommon {
+  floor: number;
+}
+export interface RulesConfig {
+  TimeWaitBuildup: BaselineRule;
+  SynRecvBuildup: BaselineRule;
+  EphemeralPortPressure: PortPressureRule;
+  ConnectionChurnSpike: BaselineRule;
+  CloseWaitLeak: FloorRule;
+}
+
+const base = (severity: string, forMs: number): RuleCommon => ({
+  enabled: true,
+  severity,
+  forMs,
+  holdDownMs: 120_000,
+  runbookUrl: "",
+  scope: {},
+});
+
+/** The rules with no --rules file (README, "Alerts", says why each number). */
+export function defaultRules(): RulesConfig {
+  return {
+    TimeWaitBuildup: { ...base("warning", 120_000), floor: 500, factor: 4, baselineWindowMs: 3_600_000 },
+    SynRecvBuildup: { ...base("critical", 60_000), floor: 50, factor: 4, baselineWindowMs: 3_600_000 },
+    EphemeralPortPressure: {
+      ...base("critical", 120_000),
+      ratio: 0.5,
+      portRange: { low: 32768, high: 60999 },
+    },
+    ConnectionChurnSpike: { ...base("warning", 120_000), floor: 100, factor: 5, baselineWindowMs: 3_600_000 },
+    CloseWaitLeak: { ...base("warning", 600_000), floor: 20 },
+  };
+}
+
+/** File field names → config names where they differ. */
+const RENAMED: Record<string, string> = {
+  for: "forMs",
+  holdDown: "holdDownMs",
+  baselineWindow: "baselineWindowMs",
+};
+
+function describe(issue: z.core.$ZodIssue): { rule?: string; field?: string; message: string } {
+  const path = issue.path.map(String);
+  const [top, rule, ...rest] = path;
+  if (issue.code === "unrecognized_keys") {
+    const keys = issue.keys.join(", ");
+    if (path.length === 0) return { field: keys, message: `unknown field (expected: rules)` };
+    if (path.length === 1 && top === "rules")
+      return { rule: keys, message: `unknown rule (expected one of: ${RULE_NAMES.join(", ")})` };
+    return {
+      ...(rule !== undefined ? { rule } : {}),
+      field: [...rest, keys].join("."),
+      message: "unknown field",
+    };
+  }
+  const field = rest.join(".");
+  return {
+    ...(rule !== undefined ? { rule } : {}),
+    ...(field ? { field } : top && !rule ? { field: top } : {}),
+    message: issue.message,
+  };
+}
+
+/** Parses the text of a rules file `file` over the defaults; throws RulesFileError. */
+export function parseRulesFile(file: string, text: string): RulesConfig {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false });
+  if (doc.errors.length > 0)
+    throw new RulesFileError(
+      file,
+      doc.errors.map((e) => ({ message: `not valid YAML: ${e.message.split("\n")[0]}` })),
+    );
+  const raw = doc.toJS() ?? {};
+  const parsed = RulesFileSchema.safeParse(raw);
+  if (!parsed.success) throw new RulesFileError(file, parsed.error.issues.map(describe));
+  const rules = defaultRules();
+  for (const name of RULE_NAMES) {
+    const given = parsed.data.rules?.[name];
+    if (!given) continue;
+    const target = rules[name] as unknown as Record<string, unknown>;
+    for (const [key, value] of Object.entries(given))
+      if (value !== undefined) target[RENAMED[key] ?? key] = value;
+  }
+  return rules;
+}
