@@ -1,0 +1,86 @@
+/**
+ * Alert events on NATS JetStream: `tcpstate.v1.alerts.<severity>` in the stream TCPSTATE_ALERTS, each with the
+ * message id `<fingerprint>/<startsAt ms>/<status>`, so a re-publish (a restarted collector, a second replica)
+ * is a duplicate JetStream drops. At start the collector reads the ids already in the stream to publish only
+ * what is missing (an alert that fired or resolved while no collector was running).
+ */
+import {
+  DeliverPolicy,
+  type JetStreamManager,
+  jetstream,
+  jetstreamManager,
+  RetentionPolicy,
+  type StreamConfig,
+} from "@nats-io/jetstream";
+import type { NatsConnection } from "@nats-io/transport-node";
+import type { Logger } from "pino";
+import {
+  ALERTS_STREAM,
+  ALERTS_SUBJECT_PREFIX,
+  type AlertEvent,
+  alertsSubject,
+  eventId,
+} from "../alert-event.js";
+import { DeliveryQueue } from "./delivery-queue.js";
+
+const NS_PER_MS = 1_000_000;
+
+export interface AlertStreamOptions {
+  retentionMs: number;
+  duplicateWindowMs: number;
+}
+
+export async function ensureAlertStream(jsm: JetStreamManager, opts: AlertStreamOptions): Promise<void> {
+  const config: Partial<StreamConfig> & { name: string } = {
+    name: ALERTS_STREAM,
+    subjects: [`${ALERTS_SUBJECT_PREFIX}.>`],
+    retention: RetentionPolicy.Limits,
+    max_age: opts.retentionMs * NS_PER_MS,
+    duplicate_window: Math.min(opts.duplicateWindowMs, opts.retentionMs) * NS_PER_MS,
+  };
+  try {
+    await jsm.streams.info(ALERTS_STREAM);
+    await jsm.streams.update(ALERTS_STREAM, config);
+  } catch (err) {
+    if (!/stream not found/i.test((err as Error).message)) throw err;
+    await jsm.streams.add(config);
+  }
+}
+
+/** The message ids of every alert event in the stream. */
+export async function publishedEventIds(nc: NatsConnection, timeoutMs = 30_000): Promise<Set<string>> {
+  const ids = new Set<string>();
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(ALERTS_STREAM);
+  if (info.state.messages === 0) return ids;
+  const consumer = await jetstream(nc).consumers.get(ALERTS_STREAM, { deliver_policy: DeliverPolicy.All });
+  const messages = await consumer.consume();
+  const timer = setTimeout(() => void messages.close(), timeoutMs);
+  try {
+    for await (const m of messages) {
+      const id = m.headers?.get("Nats-Msg-Id");
+      if (id) ids.add(id);
+      if (m.info.pending === 0) break;
+    }
+  } finally {
+    clearTimeout(timer);
+    await messages.close();
+  }
+  return ids;
+}
+
+export function natsAlertSink(
+  nc: NatsConnection,
+  logger: Logger,
+  maxItems = 10_000,
+): DeliveryQueue<AlertEvent> {
+  const js = jetstream(nc);
+  return new DeliveryQueue<AlertEvent>(
+    async (event) => {
+      await js.publish(alertsSubject(event.labels.severity ?? "none"), JSON.stringify(event), {
+        msgID: eventId(event),
+      });
+    },
+    { name: "nats", maxItems, logger },
+  );
+}
