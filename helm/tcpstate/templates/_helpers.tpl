@@ -104,8 +104,8 @@ nats://{{ include "tcpstate.nats.fullname" . }}.{{ .Release.Namespace }}.svc:{{ 
 {{- fail "nats.credentials.type is \"nkey\": set nats.credentials.nkey (the seed) or nats.credentials.existingSecret" -}}
 {{- end -}}
 {{- end -}}
-{{- if and .Values.collector.podDisruptionBudget.enabled (gt (int .Values.collector.podDisruptionBudget.minAvailable) (int .Values.collector.replicas)) -}}
-{{- fail (printf "collector.podDisruptionBudget.minAvailable (%v) is more than collector.replicas (%v): no collector could ever be evicted" .Values.collector.podDisruptionBudget.minAvailable .Values.collector.replicas) -}}
+{{- if and .Values.collector.podDisruptionBudget.enabled (kindIs "float64" .Values.collector.podDisruptionBudget.minAvailable) (ge (int .Values.collector.podDisruptionBudget.minAvailable) (int .Values.collector.replicas)) -}}
+{{- fail (printf "collector.podDisruptionBudget.minAvailable (%v) is not less than collector.replicas (%v): no collector could ever be evicted (raise replicas or lower minAvailable)" .Values.collector.podDisruptionBudget.minAvailable .Values.collector.replicas) -}}
 {{- end -}}
 {{- end -}}
 
