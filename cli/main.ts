@@ -1,7 +1,12 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { agentCommand } from "./agent-command.js";
+import { alertsCommand } from "./alerts-command.js";
+import { ServerError } from "./collector-client.js";
 import { collectorCommand } from "./collector-command.js";
+import { podCommand } from "./pod-command.js";
+import { tailCommand } from "./tail-command.js";
+import { topCommand } from "./top-command.js";
 import { UsageError } from "./usage-error.js";
 
 const program = new Command("tcpstate")
@@ -9,7 +14,11 @@ const program = new Command("tcpstate")
   .showHelpAfterError()
   .exitOverride()
   .addCommand(agentCommand())
-  .addCommand(collectorCommand());
+  .addCommand(collectorCommand())
+  .addCommand(alertsCommand())
+  .addCommand(topCommand())
+  .addCommand(podCommand())
+  .addCommand(tailCommand());
 // Usage errors exit 2 (commander would exit 1), from subcommands too.
 for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
 
@@ -17,7 +26,7 @@ try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  if (err instanceof UsageError) {
+  if (err instanceof UsageError || err instanceof ServerError) {
     process.stderr.write(`tcpstate: ${err.message}\n`);
     process.exit(err.exitCode);
   }

@@ -1,11 +1,16 @@
-import { connect } from "@nats-io/transport-node";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { natsAuthFromConfig, natsConnectionOptions } from "../agent/wire/nats-connection.js";
+import { kubeConfigAvailable, loadKubeConfig } from "../common/kube-list-watch.js";
+import { createAlerting } from "./alerts/alerting.js";
 import { collectorMetrics } from "./collector-metrics.js";
 import type { CollectorConfig } from "./config.js";
 import { startCollectorHttp } from "./http/collector-http.js";
 import { SummaryIngest } from "./ingest/summary-ingest.js";
+import { EventTap } from "./live/event-tap.js";
 import { ClusterModel } from "./model/cluster-model.js";
+import { PeerDirectory } from "./peers/peer-directory.js";
+import { registerPodMetrics } from "./pod-metrics.js";
 
 export interface RunningCollector {
   readonly port: number;
@@ -15,8 +20,21 @@ export interface RunningCollector {
 /** Wires the collector: NATS (JetStream) → model → HTTP API and /metrics. */
 export async function runCollector(config: CollectorConfig, logger: Logger): Promise<RunningCollector> {
   const model = new ClusterModel(config.history, config.retention);
+  const alerting = createAlerting(model, { ...config, logger: logger.child({ part: "alerts" }) });
   let ingest: SummaryIngest | undefined;
   let natsUp = false;
+  let connection: NatsConnection | undefined;
+  const peers =
+    config.peerNames === "on" && kubeConfigAvailable(config.kubeconfig)
+      ? new PeerDirectory(loadKubeConfig(config.kubeconfig), logger.child({ part: "peers" }))
+      : null;
+  if (peers) void peers.start();
+  else logger.info({ peerNames: config.peerNames }, "peer names off: destinations are shown as addresses");
+  const events = new EventTap(
+    () => (natsUp ? connection : undefined),
+    peers,
+    logger.child({ part: "events" }),
+  );
   // Connect in the background: an unreachable NATS keeps the collector unready, not dead. waitOnFirstConnect
   // retries an absent server by itself; what rejects (bad credentials) is retried here, and said.
   const options = natsConnectionOptions(config.natsUrl, natsAuthFromConfig(config), "tcpstate-collector");
@@ -38,6 +56,8 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
   })();
   const ingesting = (async () => {
     const conn = await nc;
+    void alerting.attach(conn, () => ingest?.caughtUp === true);
+    connection = conn;
     natsUp = true;
     logger.info({ server: conn.getServer() }, "connected to NATS");
     void (async () => {
@@ -86,11 +106,16 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
     },
     model,
   );
+  registerPodMetrics(registry, model, { maxPods: config.maxExportedPods });
+  alerting.register(registry);
   const http = await startCollectorHttp({
     host: config.listen.host,
     port: config.listen.port,
     registry,
     model,
+    peers,
+    events,
+    routes: alerting.routes,
     logger,
     readiness: () => {
       const waitingFor: string[] = [];
@@ -105,7 +130,10 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
     async stop() {
       stopping = true;
       clearInterval(expiry);
+      events.stop();
+      await peers?.stop();
       await ingest?.stop();
+      await alerting.stop();
       await http.close();
       // Not connected yet: give up connecting rather than wait for it.
       await Promise.race([nc.then((c) => c.close()), new Promise((r) => setTimeout(r, 100))]);

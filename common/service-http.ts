@@ -20,7 +20,10 @@ export interface ServiceHttpOptions {
   registry: Registry;
   logger: Logger;
   readiness(): Readiness;
-  /** The service's own GET paths, tried after the common ones; listed in the 404 message. */
+  /**
+   * The service's own GET paths, tried after the common ones; listed in the 404 message. A path ending in "/*"
+   * answers every path under it (the longest such prefix wins).
+   */
   routes: Record<string, (url: URL, res: http.ServerResponse) => void>;
 }
 
@@ -32,6 +35,14 @@ export interface ServiceHttp {
 export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
   res.writeHead(status, { "content-type": "application/json" });
   res.end(`${JSON.stringify(body)}\n`);
+}
+
+function prefixRoute(routes: ServiceHttpOptions["routes"], pathname: string) {
+  let best: string | undefined;
+  for (const key of Object.keys(routes))
+    if (key.endsWith("/*") && pathname.startsWith(key.slice(0, -1)) && (!best || key.length > best.length))
+      best = key;
+  return best === undefined ? undefined : routes[best];
 }
 
 export async function startServiceHttp(opts: ServiceHttpOptions): Promise<ServiceHttp> {
@@ -56,7 +67,7 @@ export async function startServiceHttp(opts: ServiceHttpOptions): Promise<Servic
         return sendJson(res, r.ready ? 200 : 503, { status: r.ready ? "ready" : "not ready", ...r });
       }
       default: {
-        const route = opts.routes[url.pathname];
+        const route = opts.routes[url.pathname] ?? prefixRoute(opts.routes, url.pathname);
         if (route) return route(url, res);
         return sendJson(res, 404, { error: `no route ${url.pathname}; try ${paths.join(", ")}` });
       }

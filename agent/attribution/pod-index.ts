@@ -1,12 +1,6 @@
-import {
-  type CoreV1Api,
-  type Informer,
-  type KubeConfig,
-  ListWatch,
-  type V1Pod,
-  Watch,
-} from "@kubernetes/client-node";
+import type { CoreV1Api, KubeConfig, V1Pod } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { KubeListWatch } from "../../common/kube-list-watch.js";
 import { type PodMeta, podMetaOf } from "./pod-meta.js";
 
 /** The pods known to run on this node, by uid and by address. */
@@ -26,78 +20,37 @@ export interface PodIndexOptions {
   backoff?: { initialMs: number; maxMs: number };
 }
 
-/**
- * A list/watch of the pods whose spec.nodeName is this node. client-node's informer re-watches after a clean
- * end and relists after 410 Gone by itself, but goes idle after any other error (connection refused, reset,
- * 5xx): this restarts it with backoff, so an absent API delays labels and never stops the agent.
- */
+/** A list/watch of the pods whose spec.nodeName is this node (restarted with backoff when the API fails). */
 export class PodIndex implements PodLookup {
   private readonly pods = new Map<string, PodMeta>();
   private readonly ipToUid = new Map<string, string>();
-  private readonly informer: Informer<V1Pod> & ListWatch<V1Pod>;
-  private stopping = false;
-  private retryTimer: NodeJS.Timeout | undefined;
-  private backoffMs: number;
-  synced = false;
-  errors = 0;
+  private readonly listWatch: KubeListWatch<V1Pod>;
 
   constructor(private readonly opts: PodIndexOptions) {
-    const { coreApi, nodeName } = opts;
-    const fieldSelector = `spec.nodeName=${nodeName}`;
-    this.backoffMs = this.backoff.initialMs;
-    this.informer = new ListWatch<V1Pod>(
-      "/api/v1/pods",
-      new Watch(opts.kubeConfig),
-      () => coreApi.listPodForAllNamespaces({ fieldSelector }),
-      false,
-      undefined,
+    const fieldSelector = `spec.nodeName=${opts.nodeName}`;
+    this.listWatch = new KubeListWatch<V1Pod>({
+      kubeConfig: opts.kubeConfig,
+      path: "/api/v1/pods",
+      list: () => opts.coreApi.listPodForAllNamespaces({ fieldSelector }),
       fieldSelector,
-    );
-    this.informer.on("add", (pod) => this.upsert(pod));
-    this.informer.on("update", (pod) => this.upsert(pod));
-    this.informer.on("delete", (pod) => this.remove(pod));
-    this.informer.on("connect", () => {
-      this.backoffMs = this.backoff.initialMs;
+      what: "pods",
+      logger: opts.logger,
+      backoff: opts.backoff,
+      onUpsert: (pod) => this.upsert(pod),
+      onDelete: (pod) => this.remove(pod),
     });
-    this.informer.on("error", (err) => this.retry(err));
   }
 
-  private get backoff() {
-    return this.opts.backoff ?? { initialMs: 1000, maxMs: 30_000 };
+  get synced(): boolean {
+    return this.listWatch.synced;
   }
 
-  async start(): Promise<void> {
-    this.stopping = false;
-    await this.startInformer();
+  get errors(): number {
+    return this.listWatch.errors;
   }
 
-  private async startInformer(): Promise<void> {
-    try {
-      // start() lists (unless it can resume a watch) and starts the watch; a failed list only fires "error",
-      // so a resourceVersion is what says the list arrived.
-      await this.informer.start();
-      if (!this.synced && this.informer.latestResourceVersion() !== "") {
-        this.synced = true;
-        this.opts.logger.info({ pods: this.pods.size }, "pod list synced from the kube API");
-      }
-    } catch (err) {
-      this.retry(err);
-    }
-  }
-
-  private retry(err: unknown): void {
-    if (this.stopping || this.retryTimer) return;
-    this.errors++;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.backoff.maxMs);
-    this.opts.logger.warn(
-      { err: (err as Error)?.message ?? String(err), retryInMs: delay },
-      "kube API list/watch of pods failed; retrying",
-    );
-    this.retryTimer = setTimeout(() => {
-      this.retryTimer = undefined;
-      if (!this.stopping) void this.startInformer();
-    }, delay);
+  start(): Promise<void> {
+    return this.listWatch.start();
   }
 
   private upsert(pod: V1Pod): void {
@@ -134,9 +87,7 @@ export class PodIndex implements PodLookup {
     return this.pods.values();
   }
 
-  async stop(): Promise<void> {
-    this.stopping = true;
-    if (this.retryTimer) clearTimeout(this.retryTimer);
-    await this.informer.stop();
+  stop(): Promise<void> {
+    return this.listWatch.stop();
   }
 }

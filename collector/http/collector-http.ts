@@ -1,60 +1,168 @@
+import { readFileSync } from "node:fs";
+import type http from "node:http";
+import { createRequire } from "node:module";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { type Readiness, type ServiceHttp, type ServiceHttpOptions, sendJson, startServiceHttp } from "../../common/service-http.js";
+import { z } from "zod";
+import { GAUGE_STATES } from "../../agent/wire/gauges.js";
+import {
+  type Readiness,
+  type ServiceHttp,
+  type ServiceHttpOptions,
+  sendJson,
+  startServiceHttp,
+} from "../../common/service-http.js";
+import type { EventTap } from "../live/event-tap.js";
 import type { ClusterModel } from "../model/cluster-model.js";
-import type { PodRecord } from "../model/pod-record.js";
-import { rollup } from "../model/rollup.js";
+import type { PeerLookup } from "../peers/peer-directory.js";
+import { findPod, listPods, podDetail } from "../query/pod-query.js";
+import {
+  PodDetailQuerySchema,
+  PodListQuerySchema,
+  parseQuery,
+  QueryError,
+  RollupQuerySchema,
+} from "../query/query-params.js";
+import { rollup } from "../query/rollup.js";
 
 export interface CollectorHttpOptions {
   host: string;
   port: number;
   registry: Registry;
   model: ClusterModel;
+  peers: PeerLookup | null;
+  events: EventTap;
   logger: Logger;
   readiness(): Readiness;
+  clock?: () => number;
   /** More GET routes from other parts of the collector (alerts). */
   routes?: ServiceHttpOptions["routes"];
 }
 
-/** A pod as the API shows it: identity, totals over its history, its newest gauges and lists. */
-export function podView(r: PodRecord) {
-  const o = r.latest.owner;
-  return {
-    namespace: o.kind === "pod" ? o.namespace : "",
-    name: o.name,
-    kind: o.kind,
-    uid: o.kind === "pod" ? o.uid : null,
-    node: r.node,
-    workload: o.kind === "pod" ? o.workload : null,
-    hostNetwork: o.kind === "pod" ? o.hostNetwork : false,
-    lastSeen: r.lastSeen,
-    total: r.total,
-    window: r.latest.window,
-    sockets: r.latest.sockets,
-    estimated: r.latest.estimated,
-    listeners: r.latest.listeners,
-    topDestinations: r.latest.topDestinations,
-    points: r.pointCount,
+const STATE_LIST = z
+  .string()
+  .transform((text) => text.split(",").map((s) => s.trim().toUpperCase()))
+  .pipe(z.array(z.enum(GAUGE_STATES, { error: `accepted states: ${GAUGE_STATES.join(", ")}` })));
+
+const EventQuerySchema = z.strictObject({
+  namespace: z.string().min(1).optional(),
+  pod: z.string().min(1).optional(),
+  node: z.string().min(1).optional(),
+  /** Comma-separated states: transitions from or to any of them. */
+  state: STATE_LIST.optional(),
+});
+
+type Handler = (url: URL, res: http.ServerResponse) => void;
+
+/** Bad parameters answer 400 with the parameter named; anything else thrown is the server's fault (500). */
+function answering(logger: Logger, handler: Handler): Handler {
+  return (url, res) => {
+    try {
+      handler(url, res);
+    } catch (err) {
+      if (err instanceof QueryError)
+        return sendJson(res, 400, { error: err.message, parameter: err.parameter });
+      logger.error({ err: (err as Error).message, path: url.pathname }, "API request failed");
+      sendJson(res, 500, { error: (err as Error).message });
+    }
   };
 }
 
-/** /metrics, /healthz, /readyz and the first read API: /api/v1/pods, /workloads, /namespaces, /nodes. */
+interface Asset {
+  type: string;
+  body: Buffer;
+}
+
+/** The dashboard: one page and its scripts, read once from the package (no build step at run time). */
+function dashboardAssets(): Record<string, Asset> {
+  const dir = new URL("../dashboard/", import.meta.url);
+  const uplot = createRequire(import.meta.url).resolve("uplot/dist/uPlot.iife.min.js");
+  const file = (name: string) => readFileSync(new URL(name, dir));
+  return {
+    "/": { type: "text/html; charset=utf-8", body: file("index.html") },
+    "/dashboard.js": { type: "text/javascript; charset=utf-8", body: file("dashboard.js") },
+    "/dashboard.css": { type: "text/css; charset=utf-8", body: file("dashboard.css") },
+    "/vendor/uPlot.iife.min.js": { type: "text/javascript; charset=utf-8", body: readFileSync(uplot) },
+    "/vendor/uPlot.min.css": {
+      type: "text/css; charset=utf-8",
+      body: readFileSync(uplot.replace(/uPlot\.iife\.min\.js$/, "uPlot.min.css")),
+    },
+  };
+}
+
+/** The query API (/api/v1/…), the dashboard (/), live events, and /metrics, /healthz, /readyz. */
 export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceHttp> {
-  const { model } = opts;
+  const { model, peers, logger } = opts;
+  const now = opts.clock ?? Date.now;
+  const api = (h: Handler) => answering(logger, h);
+  const assets = dashboardAssets();
+  const static_: ServiceHttpOptions["routes"] = Object.fromEntries(
+    Object.entries(assets).map(([path, a]) => [
+      path,
+      (_url: URL, res: http.ServerResponse) => {
+        res.writeHead(200, { "content-type": a.type, "cache-control": "no-cache" });
+        res.end(a.body);
+      },
+    ]),
+  );
   return startServiceHttp({
     ...opts,
     routes: {
-      "/api/v1/pods": (_url, res) => sendJson(res, 200, { pods: [...model.podRecords()].map(podView) }),
-      "/api/v1/workloads": (_url, res) =>
-        sendJson(res, 200, { workloads: rollup(model.podRecords(), "workload") }),
-      "/api/v1/namespaces": (_url, res) =>
-        sendJson(res, 200, { namespaces: rollup(model.podRecords(), "namespace") }),
-      "/api/v1/nodes": (_url, res) => {
-        const perNode = rollup(model.podRecords(), "node");
+      ...static_,
+      "/api/v1/pods": api((url, res) =>
+        sendJson(res, 200, listPods(model, peers, parseQuery(PodListQuerySchema, url.searchParams), now())),
+      ),
+      "/api/v1/pods/*": api((url, res) => {
+        const q = parseQuery(PodDetailQuerySchema, url.searchParams);
+        const parts = url.pathname.slice("/api/v1/pods/".length).split("/").map(decodeURIComponent);
+        if (parts.length !== 2 || !parts[0] || !parts[1])
+          return sendJson(res, 404, {
+            error: `expected /api/v1/pods/{namespace}/{name}, got ${url.pathname}`,
+          });
+        const [namespace, name] = parts as [string, string];
+        const record = findPod(model, namespace, name);
+        if (!record)
+          return sendJson(res, 404, {
+            error: `pod ${namespace}/${name} not found: no agent has reported it within the retention`,
+          });
+        sendJson(res, 200, podDetail(record, now() - q.window, peers));
+      }),
+      "/api/v1/workloads": api((url, res) => {
+        const q = parseQuery(RollupQuerySchema, url.searchParams);
+        const all = rollup(model.podRecords(), "workload", now() - q.window);
         sendJson(res, 200, {
-          nodes: [...model.nodeStates()].map((n) => ({ ...n, ...perNode.find((r) => r.key === n.node) })),
+          window: { seconds: q.window / 1000 },
+          workloads: q.namespace === undefined ? all : all.filter((w) => w.namespace === q.namespace),
         });
-      },
+      }),
+      "/api/v1/namespaces": api((url, res) => {
+        const q = parseQuery(RollupQuerySchema, url.searchParams);
+        const all = rollup(model.podRecords(), "namespace", now() - q.window);
+        sendJson(res, 200, {
+          window: { seconds: q.window / 1000 },
+          namespaces: q.namespace === undefined ? all : all.filter((n) => n.namespace === q.namespace),
+        });
+      }),
+      "/api/v1/nodes": api((url, res) => {
+        const q = parseQuery(RollupQuerySchema.omit({ namespace: true }), url.searchParams);
+        const perNode = rollup(model.podRecords(), "node", now() - q.window);
+        sendJson(res, 200, {
+          window: { seconds: q.window / 1000 },
+          nodes: [...model.nodeStates()].map((n) => ({ ...perNode.find((r) => r.key === n.node), ...n })),
+        });
+      }),
+      "/api/v1/events": api((url, res) => {
+        const q = parseQuery(EventQuerySchema, url.searchParams);
+        let stop: () => void;
+        try {
+          stop = opts.events.watch({ ...q, states: q.state }, (e) => res.write(`${JSON.stringify(e)}\n`));
+        } catch (err) {
+          return sendJson(res, 503, { error: (err as Error).message });
+        }
+        res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
+        res.flushHeaders();
+        res.on("close", stop);
+      }),
       ...opts.routes,
     },
   });

@@ -1,5 +1,7 @@
 import { addCounters, zeroCounters } from "../../agent/wire/counters.js";
+import { NETNS_COUNTERS, type NetnsCounters } from "../../agent/wire/gauges.js";
 import type { Counters, PodEntry } from "../../agent/wire/summary.js";
+import { RecentActivity } from "./recent-activity.js";
 import { EncodedSeries, type PodPoint } from "./series-codec.js";
 
 export type { PodPoint } from "./series-codec.js";
@@ -36,7 +38,12 @@ export class PodRecord {
   private fine: EncodedSeries[] = [];
   private coarse: EncodedSeries[] = [];
   readonly total: Counters = zeroCounters();
+  readonly recent = new RecentActivity();
+  /** The netns counters' increases summed over every window applied (null until one carried them). */
+  netnsTotal: NetnsCounters | null = null;
   lastSeen = 0;
+  /** Length of the newest window, ms. */
+  latestWindowMs = 0;
   latest: PodEntry;
 
   constructor(
@@ -56,6 +63,14 @@ export class PodRecord {
     retentionMs: number,
   ): void {
     addCounters(this.total, entry.window);
+    this.recent.add(windowEnd, windowEnd - windowStart, entry.window);
+    if (entry.netnsCounters) {
+      const into = (this.netnsTotal ??= Object.fromEntries(
+        Object.keys(NETNS_COUNTERS).map((k) => [k, 0]),
+      ) as NetnsCounters);
+      for (const k of Object.keys(NETNS_COUNTERS) as (keyof NetnsCounters)[])
+        into[k] += entry.netnsCounters[k];
+    }
     const point: PodPoint = {
       windowStart,
       windowEnd,
@@ -72,6 +87,7 @@ export class PodRecord {
     } else this.insertLate(point);
     if (windowEnd >= this.lastSeen) {
       this.lastSeen = windowEnd;
+      this.latestWindowMs = windowEnd - windowStart;
       this.latest = entry;
     }
     this.age(historyMs, retentionMs);
@@ -106,6 +122,12 @@ export class PodRecord {
   /** Every point kept, oldest first (per-minute ones, then window resolution). */
   points(): PodPoint[] {
     return [...this.coarse, ...this.fine].flatMap((run) => run.points());
+  }
+
+  /** The points whose window ends after `since`, oldest first (only the runs that reach past it decoded). */
+  pointsSince(since: number): PodPoint[] {
+    const runs = [...this.coarse, ...this.fine].filter((run) => run.lastEnd > since);
+    return runs.flatMap((run) => run.points()).filter((p) => p.windowEnd > since);
   }
 
   get pointCount(): number {

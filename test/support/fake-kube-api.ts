@@ -1,4 +1,4 @@
-// In-process fake Kubernetes API server (pods only) speaking real list/watch semantics over plain HTTP,
+// In-process fake Kubernetes API server (pods and services) speaking real list/watch semantics over plain HTTP,
 // so tests can drive the real @kubernetes/client-node against it.
 //
 // How client-node 1.4's informer (ListWatch, dist/cache.js + dist/watch.js) reacts, and what consumers must do:
@@ -18,7 +18,7 @@ import { mkdir, writeFile } from "node:fs/promises";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import path from "node:path";
-import type { V1Pod } from "@kubernetes/client-node";
+import type { V1Pod, V1Service } from "@kubernetes/client-node";
 
 export type WatchEventType = "ADDED" | "MODIFIED" | "DELETED";
 
@@ -62,11 +62,35 @@ export function makePod(p: PodSpecInput): V1Pod {
   };
 }
 
+export interface ServiceSpecInput {
+  namespace: string;
+  name: string;
+  clusterIP: string;
+  ports: number[];
+}
+
+export function makeService(s: ServiceSpecInput): V1Service {
+  return {
+    apiVersion: "v1",
+    kind: "Service",
+    metadata: { name: s.name, namespace: s.namespace, uid: `svc-${s.namespace}-${s.name}` },
+    spec: {
+      clusterIP: s.clusterIP,
+      clusterIPs: [s.clusterIP],
+      ports: s.ports.map((port) => ({ port, protocol: "TCP" })),
+    },
+  };
+}
+
+type Resource = "pods" | "services";
+type KubeObject = V1Pod | V1Service;
+
 interface Change {
   rv: number;
   type: WatchEventType;
-  pod: V1Pod;
-  prev?: V1Pod; // previous state, so a MODIFIED that leaves/enters a selector becomes DELETED/ADDED
+  resource: Resource;
+  pod: KubeObject;
+  prev?: KubeObject; // previous state, so a MODIFIED that leaves/enters a selector becomes DELETED/ADDED
 }
 
 interface Filter {
@@ -76,17 +100,19 @@ interface Filter {
 
 interface Watcher {
   res: http.ServerResponse;
+  resource: Resource;
   filter: Filter;
   bookmarks: boolean;
   timer?: NodeJS.Timeout;
 }
 
-const matches = (pod: V1Pod | undefined, f: Filter): boolean =>
-  !!pod &&
-  (f.namespace === undefined || pod.metadata?.namespace === f.namespace) &&
-  (f.node === undefined || pod.spec?.nodeName === f.node);
+const matches = (obj: KubeObject | undefined, f: Filter): boolean =>
+  !!obj &&
+  (f.namespace === undefined || obj.metadata?.namespace === f.namespace) &&
+  (f.node === undefined || (obj as V1Pod).spec?.nodeName === f.node);
 
 const podKey = (namespace: string, name: string) => `${namespace}/${name}`;
+const resourceOf = (obj: KubeObject): Resource => (obj.kind === "Service" ? "services" : "pods");
 
 function status(code: number, reason: string, message: string) {
   return { kind: "Status", apiVersion: "v1", metadata: {}, status: "Failure", message, reason, code };
@@ -98,7 +124,11 @@ export class FakeKubeApi {
   watchCount = 0;
   private rv = 1;
   private compactedRv = 1;
-  private readonly pods = new Map<string, V1Pod>();
+  private readonly objects: Record<Resource, Map<string, KubeObject>> = {
+    pods: new Map(),
+    services: new Map(),
+  };
+  private readonly pods = this.objects.pods as Map<string, V1Pod>;
   private history: Change[] = [];
   private readonly watchers = new Set<Watcher>();
   private down = false;
@@ -156,6 +186,18 @@ export class FakeKubeApi {
     return this.record("DELETED", prev, prev);
   }
 
+  addService(svc: V1Service): V1Service {
+    const key = this.keyOf(svc);
+    if (this.objects.services.has(key)) throw new Error(`service ${key} already exists`);
+    return this.record("ADDED", svc);
+  }
+
+  deleteService(namespace: string, name: string): V1Service {
+    const prev = this.objects.services.get(podKey(namespace, name));
+    if (!prev) throw new Error(`service ${podKey(namespace, name)} does not exist`);
+    return this.record("DELETED", prev as V1Service, prev as V1Service);
+  }
+
   /** Like an etcd compaction: watches resuming from any older resourceVersion now get 410 Gone. */
   compact(): void {
     this.compactedRv = this.rv;
@@ -182,19 +224,20 @@ export class FakeKubeApi {
     });
   }
 
-  private keyOf(pod: V1Pod): string {
-    return podKey(pod.metadata?.namespace ?? "", pod.metadata?.name ?? "");
+  private keyOf(obj: KubeObject): string {
+    return podKey(obj.metadata?.namespace ?? "", obj.metadata?.name ?? "");
   }
 
-  private record(type: WatchEventType, pod: V1Pod, prev?: V1Pod): V1Pod {
+  private record<T extends KubeObject>(type: WatchEventType, obj: T, prev?: T): T {
     this.rv++;
-    const stored: V1Pod = structuredClone({
-      ...pod,
-      metadata: { ...pod.metadata, resourceVersion: String(this.rv) },
+    const stored: T = structuredClone({
+      ...obj,
+      metadata: { ...obj.metadata, resourceVersion: String(this.rv) },
     });
-    if (type === "DELETED") this.pods.delete(this.keyOf(stored));
-    else this.pods.set(this.keyOf(stored), stored);
-    const change: Change = { rv: this.rv, type, pod: stored, prev };
+    const resource = resourceOf(stored);
+    if (type === "DELETED") this.objects[resource].delete(this.keyOf(stored));
+    else this.objects[resource].set(this.keyOf(stored), stored);
+    const change: Change = { rv: this.rv, type, resource, pod: stored, prev };
     this.history.push(change);
     for (const w of this.watchers) this.send(w, change);
     return structuredClone(stored);
@@ -202,6 +245,7 @@ export class FakeKubeApi {
 
   /** Writes a change if it is visible through the watcher's filter (selector transitions as the apiserver does). */
   private send(w: Watcher, c: Change): void {
+    if (c.resource !== w.resource) return;
     const now = c.type !== "DELETED" && matches(c.pod, w.filter);
     const before = c.type !== "ADDED" && matches(c.prev, w.filter);
     if (!now && !before) return;
@@ -231,8 +275,9 @@ export class FakeKubeApi {
   private serve(req: http.IncomingMessage, res: http.ServerResponse): [number, unknown] | undefined {
     if (this.down) return [503, status(503, "ServiceUnavailable", "apiserver is shutting down")];
     const url = new URL(req.url ?? "/", "http://fake");
-    const route = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/pods$/.exec(url.pathname);
+    const route = /^\/api\/v1(?:\/namespaces\/([^/]+))?\/(pods|services)$/.exec(url.pathname);
     if (req.method !== "GET" || !route) return [404, status(404, "NotFound", "not found")];
+    const resource = route[2] as Resource;
 
     const filter: Filter = { namespace: route[1] };
     const fieldSelector = url.searchParams.get("fieldSelector") ?? "";
@@ -245,9 +290,10 @@ export class FakeKubeApi {
     const watch = url.searchParams.get("watch");
     if (watch !== "true" && watch !== "1") {
       this.listCount++;
-      const items = [...this.pods.values()].filter((p) => matches(p, filter));
+      const items = [...this.objects[resource].values()].filter((p) => matches(p, filter));
       const metadata = { resourceVersion: String(this.rv) };
-      return [200, { kind: "PodList", apiVersion: "v1", metadata, items }];
+      const kind = resource === "pods" ? "PodList" : "ServiceList";
+      return [200, { kind, apiVersion: "v1", metadata, items }];
     }
     const fromParam = url.searchParams.get("resourceVersion") ?? "";
     const from = Number(fromParam);
@@ -263,10 +309,16 @@ export class FakeKubeApi {
       return;
     }
 
-    const w: Watcher = { res, filter, bookmarks: url.searchParams.get("allowWatchBookmarks") === "true" };
+    const w: Watcher = {
+      res,
+      resource,
+      filter,
+      bookmarks: url.searchParams.get("allowWatchBookmarks") === "true",
+    };
     if (fromParam === "" || from === 0) {
       // "Any"/"most recent" semantics: synthetic ADDED events for the current state, then live changes.
-      for (const pod of this.pods.values()) this.send(w, { rv: this.rv, type: "ADDED", pod });
+      for (const pod of this.objects[resource].values())
+        this.send(w, { rv: this.rv, type: "ADDED", resource, pod });
     } else {
       for (const c of this.history) if (c.rv > from) this.send(w, c);
     }

@@ -7,6 +7,7 @@ import {
   type NodeSummary,
   NodeSummarySchema,
   type Owner,
+  type PodEntry,
 } from "../../agent/wire/summary.js";
 
 export const HOST: Owner = { kind: "host", name: "host" };
@@ -37,11 +38,17 @@ export function podOwner(uid: string, name: string, namespace = "shop", workload
   };
 }
 
-/** Window `seq` of `node` (5 s windows from a fixed epoch), with the given counters per owner. */
+/** The epoch test windows count from: window `seq` is [EPOCH + 5 s × seq, EPOCH + 5 s × (seq + 1)). */
+export const TEST_EPOCH = 1_800_000_000_000;
+
+/**
+ * Window `seq` of `node` (5 s windows from TEST_EPOCH), with the given counters per owner and, optionally, the
+ * rest of its entry (gauges, listeners, destinations).
+ */
 export function testSummary(
   node: string,
   seq: number,
-  pods: { owner: Owner; window?: Partial<Counters> }[],
+  pods: { owner: Owner; window?: Partial<Counters>; entry?: Partial<Omit<PodEntry, "owner" | "window">> }[],
   bootId = `${node}-boot`,
 ): NodeSummary {
   return NodeSummarySchema.parse({
@@ -49,11 +56,11 @@ export function testSummary(
     node,
     bootId,
     seq,
-    windowStart: 1_800_000_000_000 + seq * 5000,
-    windowEnd: 1_800_000_000_000 + (seq + 1) * 5000,
+    windowStart: TEST_EPOCH + seq * 5000,
+    windowEnd: TEST_EPOCH + (seq + 1) * 5000,
     complete: true,
     incompleteReasons: [],
-    pods: pods.map(({ owner, window }) => ({
+    pods: pods.map(({ owner, window, entry }) => ({
       owner,
       netns: [4026532000 + seq],
       window: { ...zeroCounters(), ...window },
@@ -63,6 +70,7 @@ export function testSummary(
       listeners: [],
       netnsCounters: null,
       topDestinations: { connects: [], timeWait: [] },
+      ...entry,
     })),
     health: HEALTHY_NODE,
   });

@@ -1,0 +1,47 @@
+import { Command, Option } from "commander";
+import { GAUGE_STATES } from "../agent/wire/gauges.js";
+import type { EnrichedEvent } from "../collector/live/event-tap.js";
+import { SERVER_HELP, serverUrl, streamLines } from "./collector-client.js";
+import { UsageError } from "./usage-error.js";
+
+const endpoint = (family: number, addr: string, port: number) =>
+  family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
+
+export function eventLine(e: EnrichedEvent): string {
+  const time = new Date(e.time).toISOString().slice(11, 23);
+  const who = e.namespace ? `${e.namespace}/${e.pod}` : `${e.pod}@${e.node}`;
+  const peer = e.peer ? ` (${e.peer})` : "";
+  return `${time}  ${who}  ${e.from} -> ${e.to}  ${endpoint(e.family, e.saddr, e.sport)} -> ${endpoint(e.family, e.daddr, e.dport)}${peer}`;
+}
+
+export function tailCommand(): Command {
+  return new Command("tail")
+    .description("Stream live TCP transitions with pod names (agents stream only while a tail runs)")
+    .option("-n, --namespace <namespace>", "only this namespace")
+    .option("--pod <name>", "only this pod")
+    .option("--node <node>", "only this node")
+    .option("--state <states...>", `only transitions from or to these states (${GAUGE_STATES.join(", ")})`)
+    .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
+    .option("--server <url>", SERVER_HELP)
+    .action(async (opts) => {
+      const server = serverUrl(opts.server);
+      const q = new URLSearchParams();
+      for (const key of ["namespace", "pod", "node"] as const) if (opts[key]) q.set(key, opts[key]);
+      if (opts.state) {
+        const states = (opts.state as string[])
+          .flatMap((s) => s.split(","))
+          .map((s) => s.trim().toUpperCase());
+        const bad = states.find((s) => !(GAUGE_STATES as readonly string[]).includes(s));
+        if (bad) throw new UsageError(`invalid --state "${bad}": accepted ${GAUGE_STATES.join(", ")}`);
+        q.set("state", states.join(","));
+      }
+      const abort = new AbortController();
+      const stop = () => abort.abort();
+      process.once("SIGINT", stop);
+      process.once("SIGTERM", stop);
+      for await (const line of streamLines(server, `/api/v1/events?${q}`, abort.signal)) {
+        if (opts.output === "json") process.stdout.write(`${line}\n`);
+        else process.stdout.write(`${eventLine(JSON.parse(line) as EnrichedEvent)}\n`);
+      }
+    });
+}

@@ -1,0 +1,185 @@
+/** The pod questions the API answers: who churns, who holds what, over a window, ranked. */
+import { addCounters, type Counters, zeroCounters } from "../../agent/wire/counters.js";
+import type { Destination, Listener, PodEntry } from "../../agent/wire/summary.js";
+import type { ClusterModel } from "../model/cluster-model.js";
+import type { PodRecord } from "../model/pod-record.js";
+import { ACTIVITY_HORIZON_MS, type ActivitySum } from "../model/recent-activity.js";
+import { type PeerLookup, peerName } from "../peers/peer-directory.js";
+import type { PodListQuery, SortKey } from "./query-params.js";
+
+/** Counters over a window and the time the pod was observed in it. */
+export interface WindowStats {
+  counters: Counters;
+  coveredMs: number;
+  churnPerSecond: number;
+}
+
+/** Churn = connections opened (actively or passively) per second of observed time (DESIGN.md, "Counting"). */
+export function churnPerSecond(opens: number, coveredMs: number): number {
+  return coveredMs > 0 ? opens / (coveredMs / 1000) : 0;
+}
+
+/** Exact counters of the windows that ended after `since` (decodes only the runs that reach past it). */
+export function windowStats(r: PodRecord, since: number): WindowStats {
+  const counters = zeroCounters();
+  let coveredMs = 0;
+  for (const p of r.pointsSince(since)) {
+    addCounters(counters, p.window);
+    coveredMs += p.windowEnd - p.windowStart;
+  }
+  return {
+    counters,
+    coveredMs,
+    churnPerSecond: churnPerSecond(counters.active_opens + counters.passive_opens, coveredMs),
+  };
+}
+
+export function workloadName(entry: PodEntry): string | null {
+  const o = entry.owner;
+  return o.kind === "pod" && o.workload ? `${o.workload.kind}/${o.workload.name}` : null;
+}
+
+function matchesFilters(r: PodRecord, q: Pick<PodListQuery, "namespace" | "node" | "workload">): boolean {
+  const o = r.latest.owner;
+  if (q.node !== undefined && r.node !== q.node) return false;
+  if (q.namespace !== undefined && (o.kind !== "pod" || o.namespace !== q.namespace)) return false;
+  if (q.workload !== undefined) {
+    if (o.kind !== "pod" || !o.workload) return false;
+    const w = o.workload;
+    if (q.workload !== w.name && q.workload !== `${w.kind}/${w.name}`) return false;
+  }
+  return true;
+}
+
+/** Listeners with half-open connections or a backed-up accept queue, the worst first. */
+export function listenersUnderPressure(listeners: readonly Listener[]): Listener[] {
+  return listeners
+    .filter((l) => l.synQueue > 0 || l.acceptQueue > 0)
+    .sort(
+      (a, b) =>
+        b.synQueue - a.synQueue || b.acceptQueue / (b.backlog || 1) - a.acceptQueue / (a.backlog || 1),
+    );
+}
+
+function named(peers: PeerLookup | null, list: readonly Destination[]) {
+  return list.map((d) => {
+    const p = peers ? peerName(peers, d.endpoint) : null;
+    return { endpoint: d.endpoint, count: d.count, peer: p?.peer ?? null, peerKind: p?.kind ?? null };
+  });
+}
+
+/** One pod over a window, as /api/v1/pods lists it. */
+export function podSummary(r: PodRecord, stats: WindowStats, peers: PeerLookup | null) {
+  const e = r.latest;
+  const o = e.owner;
+  return {
+    namespace: o.kind === "pod" ? o.namespace : "",
+    name: o.name,
+    kind: o.kind,
+    uid: o.kind === "pod" ? o.uid : null,
+    node: r.node,
+    workload: workloadName(e),
+    hostNetwork: o.kind === "pod" ? o.hostNetwork : false,
+    lastSeen: r.lastSeen,
+    churnPerSecond: stats.churnPerSecond,
+    coveredSeconds: stats.coveredMs / 1000,
+    counters: stats.counters,
+    total: r.total,
+    sockets: e.sockets,
+    estimated: e.estimated,
+    listenersUnderPressure: listenersUnderPressure(e.listeners),
+    netnsCounters: e.netnsCounters,
+    topDestinations: {
+      connects: named(peers, e.topDestinations.connects),
+      timeWait: named(peers, e.topDestinations.timeWait),
+    },
+  };
+}
+export type PodSummary = ReturnType<typeof podSummary>;
+
+/** One pod in full: the summary, every listener, its totals and its series at the stored resolution. */
+export function podDetail(r: PodRecord, since: number, peers: PeerLookup | null) {
+  const points = r.pointsSince(since);
+  return {
+    ...podSummary(r, windowStats(r, since), peers),
+    listeners: r.latest.listeners,
+    series: points.map((p) => ({
+      windowStart: p.windowStart,
+      windowEnd: p.windowEnd,
+      complete: p.complete,
+      counters: p.window,
+      churnPerSecond: churnPerSecond(
+        p.window.active_opens + p.window.passive_opens,
+        p.windowEnd - p.windowStart,
+      ),
+      sockets: p.sockets,
+    })),
+  };
+}
+
+const GAUGE_OF: Partial<Record<SortKey, "TIME_WAIT" | "SYN_RECV" | "CLOSE_WAIT">> = {
+  time_wait: "TIME_WAIT",
+  syn_recv: "SYN_RECV",
+  close_wait: "CLOSE_WAIT",
+};
+
+function exactKey(sort: SortKey, r: PodRecord, s: WindowStats): number {
+  const gauge = GAUGE_OF[sort];
+  if (gauge) return r.latest.sockets?.[gauge] ?? 0;
+  return sort === "churn" ? s.churnPerSecond : s.counters.failed_connects;
+}
+
+function byName(a: PodRecord, b: PodRecord): number {
+  return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
+}
+
+/**
+ * The pods seen in the window that match the filters, ranked by `sort`, the first `limit`. Ranking by a gauge
+ * reads each pod's newest entry; ranking by churn or failed connects over a window within the recent-activity
+ * horizon ranks by the 30 s buckets first and computes exact figures only for a margin of candidates, so a
+ * query over 50,000 pods decodes a few dozen histories, not 50,000.
+ */
+export function listPods(model: ClusterModel, peers: PeerLookup | null, q: PodListQuery, now: number) {
+  const since = now - q.window;
+  const matched: PodRecord[] = [];
+  for (const r of model.podRecords()) if (r.lastSeen > since && matchesFilters(r, q)) matched.push(r);
+
+  let candidates: PodRecord[];
+  const gauge = GAUGE_OF[q.sort];
+  if (gauge) {
+    const value = (r: PodRecord) => r.latest.sockets?.[gauge] ?? 0;
+    candidates = matched.sort((a, b) => value(b) - value(a) || byName(a, b)).slice(0, q.limit);
+  } else if (q.window <= ACTIVITY_HORIZON_MS) {
+    const sum: ActivitySum = { opens: 0, failed: 0, coveredMs: 0 };
+    const approx = new Float64Array(matched.length);
+    matched.forEach((r, i) => {
+      r.recent.sumSince(since, now, sum);
+      approx[i] = q.sort === "churn" ? churnPerSecond(sum.opens, sum.coveredMs) : sum.failed;
+    });
+    const order = matched.map((_, i) => i).sort((a, b) => (approx[b] as number) - (approx[a] as number));
+    // A bucket may reach up to 30 s before the window: rank a margin of candidates exactly.
+    candidates = order.slice(0, q.limit * 2 + 20).map((i) => matched[i] as PodRecord);
+  } else candidates = matched;
+
+  const ranked = candidates
+    .map((r) => ({ r, stats: windowStats(r, since) }))
+    .sort((a, b) => exactKey(q.sort, b.r, b.stats) - exactKey(q.sort, a.r, a.stats) || byName(a.r, b.r))
+    .slice(0, q.limit);
+  return {
+    window: { since, until: now, seconds: q.window / 1000 },
+    sort: q.sort,
+    matched: matched.length,
+    pods: ranked.map(({ r, stats }) => podSummary(r, stats, peers)),
+  };
+}
+
+/** The newest record of pod `namespace/name` (a re-created pod keeps its name under a new UID). */
+export function findPod(model: ClusterModel, namespace: string, name: string): PodRecord | undefined {
+  let found: PodRecord | undefined;
+  for (const r of model.podRecords()) {
+    const o = r.latest.owner;
+    const ns = o.kind === "pod" ? o.namespace : "";
+    if (ns === namespace && o.name === name && (!found || r.lastSeen > found.lastSeen)) found = r;
+  }
+  return found;
+}
