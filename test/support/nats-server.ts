@@ -14,7 +14,8 @@ export interface NatsServer {
   destroy(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
+/** A free loopback TCP port (for servers that must be told one). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const srv = createServer();
     srv.once("error", reject);

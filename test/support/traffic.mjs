@@ -4,6 +4,7 @@
 //   ip netns exec <ns> node traffic.mjs client --host <ip> --port <p> --count N [--concurrency C]
 //                                              [--mode close-first|reset|refused] [--timeout ms]
 //   ip netns exec <ns> node traffic.mjs churn --host <ip> --port <p> --seconds S --concurrency C [--timeout ms]
+//                                             [--rate R]   (at most R connections per second, evenly paced)
 // Every result is one JSON line on stdout. One attempt is exactly one connect(): no retries, so
 // the counts can be compared with what the kernel saw.
 import net from "node:net";
@@ -20,6 +21,7 @@ const { positionals, values: opt } = parseArgs({
     concurrency: { type: "string", default: "1" },
     mode: { type: "string", default: "close-first" },
     seconds: { type: "string" },
+    rate: { type: "string" },
     // Per attempt (connect + close); an attempt that takes longer counts as failed with ETIMEDOUT.
     timeout: { type: "string", default: "10000" },
   },
@@ -123,9 +125,20 @@ async function churn() {
   const deadline = Date.now() + seconds * 1000;
   const timeoutMs = int("timeout");
   const result = { connections: 0, failed: 0, errors: {} };
+  // With --rate, attempt i starts no earlier than start + i / rate: a known, steady churn.
+  const start = Date.now();
+  const rate = opt.rate === undefined ? 0 : int("rate");
+  let started = 0;
+  const paced = async () => {
+    if (!rate) return;
+    const due = start + (started++ * 1000) / rate;
+    if (due > Date.now()) await new Promise((r) => setTimeout(r, due - Date.now()));
+  };
   const worker = async () => {
     // Connections in flight at the deadline still finish and are counted.
     while (Date.now() < deadline) {
+      await paced();
+      if (Date.now() >= deadline) break;
       const code = await attempt("close-first", timeoutMs);
       if (code === undefined) result.connections++;
       else {

@@ -130,11 +130,14 @@ export interface ChurnOptions {
   port: number;
   seconds: number;
   concurrency: number;
+  /** At most this many connections per second, evenly paced. */
+  rate?: number;
   timeoutMs?: number;
 }
 
 export function runChurn(pod: Target, o: ChurnOptions): Promise<ChurnResult> {
   const args = ["churn", "--host", o.host, "--port", String(o.port), "--seconds", String(o.seconds)];
   args.push("--concurrency", String(o.concurrency));
+  if (o.rate !== undefined) args.push("--rate", String(o.rate));
   return runJson<ChurnResult>(pod, args, o.timeoutMs ?? (o.seconds + 30) * 1000);
 }

@@ -32,7 +32,7 @@ describe("query API", () => {
   let base: string;
   const get = async (path: string) => {
     const res = await fetch(`${base}${path}`);
-    return { status: res.status, body: (await res.json()) as Json };
+    return { status: res.status, body: (await res.json()) as { [key: string]: Json; pods: Json[] } };
   };
 
   beforeAll(async () => {

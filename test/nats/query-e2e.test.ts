@@ -1,0 +1,255 @@
+/**
+ * The query side end to end, for real: pod A churns toward pod B at a known rate on the real kernel → agent →
+ * nats-server → collector (naming peers from a kube API). `tcpstate top` ranks A first with the right rate and
+ * names B; `tcpstate tail` streams A's transitions and the agent's event program stops after it exits; a real
+ * Prometheus scrapes the collector; headless Chromium loads the dashboard.
+ */
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { createInterface } from "node:readline";
+import { promisify } from "node:util";
+import { chromium } from "playwright-core";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import {
+  type AgentProcess,
+  bpftraceChildren,
+  CLI,
+  kubeAgentArgs,
+  startAgent,
+  waitReady,
+} from "../support/agent-process.js";
+import { type CollectorProcess, startCollector } from "../support/collector-process.js";
+import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
+import { type NatsServer, startNatsServer } from "../support/nats-server.js";
+import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-pods.js";
+import { type Prometheus, startPrometheus } from "../support/prometheus.js";
+import { type ChurnResult, runChurn, type ServerHandle, startServer } from "../support/traffic.js";
+
+const run = promisify(execFile);
+const RATE = 200; // connections per second from A to B
+const CHURN_SECONDS = 45;
+const NODE = "node-q";
+
+async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 20_000 });
+    return { code: 0, stdout, stderr };
+  } catch (err) {
+    const e = err as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe("query end to end: top, tail, Prometheus, dashboard (real kernel, real nats-server)", () => {
+  let net: PodNetwork;
+  let a: Pod;
+  let b: Pod;
+  let api: FakeKubeApi;
+  let dir: string;
+  let nats: NatsServer;
+  let collector: CollectorProcess;
+  let agent: AgentProcess;
+  let server: ServerHandle;
+  let churn: Promise<ChurnResult>;
+  let churnStarted = 0;
+  let server_url: string;
+
+  beforeAll(async () => {
+    net = await createPodNetwork({ prefix: "tq" });
+    a = await net.addPod("a", { ipv4: "10.244.8.11", ipv6: "fd00:244:8::11" });
+    b = await net.addPod("b", { ipv4: "10.244.8.12", ipv6: "fd00:244:8::12" });
+    api = await startFakeKubeApi();
+    api.addPod(
+      makePod({
+        namespace: "shop",
+        name: "a",
+        node: NODE,
+        ips: [a.ipv4, a.ipv6],
+        owner: { kind: "ReplicaSet", name: "client-5d9f" },
+      }),
+    );
+    api.addPod(makePod({ namespace: "shop", name: "b", node: NODE, ips: [b.ipv4, b.ipv6] }));
+    dir = await mkdtemp(path.join(tmpdir(), "tcpstate-query-e2e-"));
+    const kubeconfig = await api.writeKubeconfig(dir);
+    server = await startServer(b, b.ipv4, 8080);
+    nats = await startNatsServer();
+    collector = await startCollector(nats.url, ["--kubeconfig", kubeconfig]);
+    await collector.waitReady();
+    server_url = `http://127.0.0.1:${collector.port}`;
+    agent = await startAgent([...kubeAgentArgs(NODE, kubeconfig), "--nats-url", nats.url]);
+    await waitReady(agent);
+    churnStarted = Date.now();
+    churn = runChurn(a, { host: b.ipv4, port: 8080, seconds: CHURN_SECONDS, concurrency: 4, rate: RATE });
+    // Let 15 s of steady churn reach the collector.
+    await new Promise((r) => setTimeout(r, 15_000));
+  }, 90_000);
+
+  afterAll(async () => {
+    await churn?.catch(() => undefined);
+    if (agent) expect(await agent.stop()).toBe(0);
+    if (collector) expect(await collector.stop()).toBe(0);
+    await server?.stop().catch(() => undefined);
+    await nats?.destroy();
+    await api?.stop();
+    await net?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  }, 90_000);
+
+  it("`tcpstate top --sort churn` puts A first with its rate (±5%) and B's name as its destination", async () => {
+    const json = await cli([
+      "top",
+      "--sort",
+      "churn",
+      "--window",
+      "10s",
+      "-o",
+      "json",
+      "--server",
+      server_url,
+    ]);
+    expect(json.code).toBe(0);
+    const body = JSON.parse(json.stdout) as {
+      pods: {
+        namespace: string;
+        name: string;
+        churnPerSecond: number;
+        topDestinations: { connects: { peer: string | null }[] };
+      }[];
+    };
+    const top = body.pods[0];
+    expect(top).toMatchObject({ namespace: "shop", name: "a" });
+    expect(top?.churnPerSecond).toBeGreaterThanOrEqual(RATE * 0.95);
+    expect(top?.churnPerSecond).toBeLessThanOrEqual(RATE * 1.05);
+    expect(top?.topDestinations.connects[0]?.peer).toBe("shop/b:8080");
+    // The table a user reads: header, then A's row first.
+    const table = await cli(["top", "-n", "shop", "--window", "10s", "--server", server_url]);
+    expect(table.code).toBe(0);
+    const [header, first] = table.stdout.split("\n");
+    expect(header?.split(/\s+/)).toEqual([
+      "NAMESPACE",
+      "POD",
+      "CHURN/s",
+      "OPENS",
+      "CLOSES",
+      "FAILED",
+      "RESETS",
+      "ESTAB",
+      "TIME_WAIT",
+      "SYN_RECV",
+      "CLOSE_WAIT",
+    ]);
+    expect(first?.split(/\s+/).slice(0, 2)).toEqual(["shop", "a"]);
+  });
+
+  it("`tcpstate pod` shows A with B named, and errors exit 1 (server) or 2 (usage)", async () => {
+    const pod = await cli(["pod", "shop/a", "--window", "1m", "--server", server_url]);
+    expect(pod.code).toBe(0);
+    expect(pod.stdout).toMatch(/^Pod: +shop\/a/m);
+    expect(pod.stdout).toMatch(/10\.244\.8\.12:8080 +shop\/b:8080 +\d+ (connects|TIME_WAIT)/);
+    const missing = await cli(["pod", "shop/nope", "--server", server_url]);
+    expect(missing).toMatchObject({ code: 1 });
+    expect(missing.stderr).toMatch(/pod shop\/nope not found/);
+    const badSort = await cli(["top", "--sort", "bogus", "--server", server_url]);
+    expect(badSort.code).toBe(2);
+    const badWindow = await cli(["top", "--window", "forever", "--server", server_url]);
+    expect(badWindow).toMatchObject({ code: 2 });
+    expect(badWindow.stderr).toMatch(/window="forever"/);
+    const down = await cli(["top", "--server", "http://127.0.0.1:9"]);
+    expect(down.code).toBe(1);
+    expect(down.stderr).toMatch(/cannot reach the collector at http:\/\/127\.0\.0\.1:9 .*port-forward/);
+  });
+
+  it("`tcpstate tail --pod a` streams A's transitions live, and the agent's event program stops after it exits", async () => {
+    expect(bpftraceChildren(agent)).toHaveLength(1);
+    const tail: ChildProcess = spawn(process.execPath, [CLI, "tail", "--pod", "a", "--server", server_url], {
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    const lines: string[] = [];
+    createInterface({ input: tail.stdout as NodeJS.ReadableStream }).on("line", (l) => lines.push(l));
+    try {
+      await expect
+        .poll(
+          () =>
+            lines.some((l) =>
+              /shop\/a +SYN_SENT -> ESTABLISHED +10\.244\.8\.11:\d+ -> 10\.244\.8\.12:8080 \(shop\/b:8080\)/.test(
+                l,
+              ),
+            ),
+          {
+            timeout: 20_000,
+            interval: 200,
+          },
+        )
+        .toBe(true);
+      expect(bpftraceChildren(agent)).toHaveLength(2);
+      expect(lines.every((l) => l.includes(" shop/a "))).toBe(true);
+    } finally {
+      tail.kill("SIGINT");
+    }
+    expect(await new Promise((r) => tail.once("close", r))).toBe(0);
+    // The lease lapses within seconds: the per-event bpftrace goes away.
+    await expect.poll(() => bpftraceChildren(agent).length, { timeout: 20_000, interval: 500 }).toBe(1);
+  }, 60_000);
+
+  it("a real Prometheus scrapes the collector: A's TIME_WAIT gauge and churn come back through PromQL", async () => {
+    const prom: Prometheus = await startPrometheus([`127.0.0.1:${collector.port}`]);
+    try {
+      const value = async (q: string) => Number((await prom.query(q))[0]?.value[1] ?? Number.NaN);
+      await expect
+        .poll(() => value('tcpstate_pod_sockets{namespace="shop",pod="a",state="TIME_WAIT"}'), {
+          timeout: 20_000,
+        })
+        .toBeGreaterThan(1000);
+      const churnNow = await value(
+        'tcpstate_pod_churn_per_second{namespace="shop",pod="a",workload="ReplicaSet/client-5d9f"}',
+      );
+      expect(churnNow).toBeGreaterThan(RATE * 0.8);
+      expect(churnNow).toBeLessThan(RATE * 1.2);
+      expect(await value('tcpstate_namespace_sockets{namespace="shop",state="TIME_WAIT"}')).toBeGreaterThan(
+        1000,
+      );
+      expect(
+        await value('sum(tcpstate_pod_transitions_total{pod="a",transition="active_opens"})'),
+      ).toBeGreaterThan(0);
+      // B holds no TIME_WAIT: A closes first.
+      expect(await value('tcpstate_pod_sockets{namespace="shop",pod="b",state="TIME_WAIT"}')).toBe(0);
+    } finally {
+      await prom.stop();
+    }
+  }, 60_000);
+
+  it("the dashboard loads in headless Chromium with no console errors, A on top and a chart drawn", async () => {
+    const browser = await chromium.launch({ executablePath: "/usr/bin/chromium", args: ["--no-sandbox"] });
+    const errors: string[] = [];
+    try {
+      const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+      page.on("console", (m) => {
+        if (m.type() === "error") errors.push(m.text());
+      });
+      page.on("pageerror", (e) => errors.push(e.message));
+      await page.goto(server_url);
+      await page.waitForSelector("#pods tbody tr");
+      const firstRow = await page.$$eval("#pods tbody tr:first-child td", (tds) =>
+        tds.map((td) => td.textContent),
+      );
+      expect(firstRow.slice(0, 2)).toEqual(["shop", "a"]);
+      await page.waitForSelector("#chart-churn canvas");
+      await page.waitForSelector("#destinations tbody tr");
+      expect(await page.textContent("#destinations")).toContain("shop/b:8080");
+      await mkdir("test-artifacts", { recursive: true });
+      await page.screenshot({ path: "test-artifacts/dashboard.png", fullPage: true });
+      expect(errors).toEqual([]);
+    } finally {
+      await browser.close();
+    }
+  }, 60_000);
+
+  it("the churn ran at the rate the test relies on", async () => {
+    const result = await churn;
+    const seconds = (Date.now() - churnStarted) / 1000;
+    expect(result.failed).toBe(0);
+    expect(result.connections / Math.min(seconds, CHURN_SECONDS)).toBeGreaterThan(RATE * 0.95);
+  }, 60_000);
+});
