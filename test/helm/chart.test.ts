@@ -372,8 +372,8 @@ describe("chart: monitoring objects", () => {
     const objects = render({ valuesFiles: ["ci/monitoring-values.yaml"], apiVersions: [MONITORING_API] });
     const sm = one(objects, "ServiceMonitor");
     const svc = one(objects, "Service", "-collector");
-    expect(sm.metadata.labels.release).toBe("kube-prometheus-stack");
-    expect(selects(sm.spec.selector.matchLabels, svc.metadata.labels)).toBe(true);
+    expect(sm.metadata.labels?.release).toBe("kube-prometheus-stack");
+    expect(selects(sm.spec.selector.matchLabels, svc.metadata.labels ?? {})).toBe(true);
     expect(sm.spec.endpoints).toEqual([
       { port: "http", path: "/metrics", interval: "30s", scrapeTimeout: "10s", honorLabels: true },
     ]);
@@ -405,7 +405,7 @@ describe("chart: monitoring objects", () => {
   it("ships the Grafana dashboard in a ConfigMap labelled for the sidecar, over the collector's metrics", () => {
     const objects = render({ valuesFiles: ["ci/monitoring-values.yaml"] });
     const cm = one(objects, "ConfigMap", "-dashboard");
-    expect(cm.metadata.labels.grafana_dashboard).toBe("1");
+    expect(cm.metadata.labels?.grafana_dashboard).toBe("1");
     expect(cm.metadata.namespace).toBe("monitoring");
     const dash = JSON.parse(cm.data["tcpstate.json"]);
     expect(dash.uid).toBe("tcpstate-overview");

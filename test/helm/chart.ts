@@ -20,7 +20,7 @@ export const MONITORING_API = "monitoring.coreos.com/v1";
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are untyped YAML; tests assert their shape.
 export type K8sObject = Record<string, any> & {
   kind: string;
-  metadata: { name: string; namespace?: string };
+  metadata: { name: string; namespace?: string; labels?: Record<string, string> } & Record<string, any>;
 };
 
 export interface RenderOptions {
