@@ -306,6 +306,13 @@ export class SummaryFactory {
     windowEnd: number,
   ): { subject: string; msgID: string; json: string } {
     const s = this.states[node] as NodeState;
+    const summary = this.vary(node, seq, windowStart, windowEnd);
+    return { subject: s.subject, msgID: summaryMessageId(summary), json: JSON.stringify(summary) };
+  }
+
+  /** Window `seq` of node `node` as the node's template object, its numbers varied in place (reused next time). */
+  vary(node: number, seq: number, windowStart: number, windowEnd: number): NodeSummary {
+    const s = this.states[node] as NodeState;
     const r = this.r;
     let transitions = 0;
     let attributed = 0;
@@ -352,6 +359,6 @@ export class SummaryFactory {
     summary.health.transitions = transitions;
     summary.health.attributedTransitions = attributed;
     summary.health.attributedShare = transitions === 0 ? 1 : attributed / transitions;
-    return { subject: s.subject, msgID: summaryMessageId(summary), json: JSON.stringify(summary) };
+    return summary;
   }
 }

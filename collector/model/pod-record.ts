@@ -124,6 +124,14 @@ export class PodRecord {
     return [...this.coarse, ...this.fine].flatMap((run) => run.points());
   }
 
+  /** Counters of the windows that ended after `since`, added into `into`; returns the time they cover (ms). */
+  sumSince(since: number, into: Counters): number {
+    let covered = 0;
+    for (const runs of [this.coarse, this.fine])
+      for (const run of runs) if (run.lastEnd > since) covered += run.sumSince(since, into);
+    return covered;
+  }
+
   /** The points whose window ends after `since`, oldest first (only the runs that reach past it decoded). */
   pointsSince(since: number): PodPoint[] {
     const runs = [...this.coarse, ...this.fine].filter((run) => run.lastEnd > since);

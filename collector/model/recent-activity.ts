@@ -46,13 +46,13 @@ export class RecentActivity {
     out.opens = 0;
     out.failed = 0;
     out.coveredMs = 0;
-    const first = Math.floor(since / ACTIVITY_BUCKET_MS);
     const last = Math.floor(newest / ACTIVITY_BUCKET_MS);
+    // Only the buckets the window spans are looked at (a slot holding another bucket is skipped).
+    const first = Math.max(Math.floor(since / ACTIVITY_BUCKET_MS), last - BUCKETS + 1);
     const s = this.slots;
-    for (let i = 0; i < BUCKETS; i++) {
-      const at = i * FIELDS;
-      const bucket = s[at] as number;
-      if (bucket < first || bucket > last || bucket <= last - BUCKETS) continue;
+    for (let bucket = first; bucket <= last; bucket++) {
+      const at = (bucket % BUCKETS) * FIELDS;
+      if (s[at] !== bucket) continue;
       out.opens += s[at + 1] as number;
       out.failed += s[at + 2] as number;
       out.coveredMs += s[at + 3] as number;

@@ -131,6 +131,30 @@ export class EncodedSeries {
     return out;
   }
 
+  /**
+   * Adds the counters of the points whose window ends after `since` into `into` and returns the time those
+   * windows cover (ms): the same figures as summing points(), without building them.
+   */
+  sumSince(since: number, into: Counters): number {
+    const r = new Reader(this.bytes.buf);
+    let end = 0;
+    let covered = 0;
+    for (let i = 0; i < this.count; i++) {
+      const flags = r.byte();
+      const delta = r.uint();
+      end = i === 0 ? delta : end + delta;
+      const duration = r.int() + (i === 0 ? 0 : delta);
+      const take = end > since;
+      if (take) covered += duration;
+      for (const c of COUNTER_NAMES) {
+        const v = r.uint();
+        if (take) into[c] += v;
+      }
+      if (flags & HAS_SOCKETS) for (let j = 0; j < GAUGE_STATES.length; j++) r.uint();
+    }
+    return covered;
+  }
+
   /** Drops the spare capacity (a sealed run grows no more). */
   seal(): void {
     this.bytes.buf = this.bytes.buf.slice(0, this.bytes.len);

@@ -1,11 +1,12 @@
 /** The pod questions the API answers: who churns, who holds what, over a window, ranked. */
-import { addCounters, type Counters, zeroCounters } from "../../agent/wire/counters.js";
+import { type Counters, zeroCounters } from "../../agent/wire/counters.js";
 import type { Destination, Listener, PodEntry } from "../../agent/wire/summary.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PodRecord } from "../model/pod-record.js";
 import { ACTIVITY_HORIZON_MS, type ActivitySum } from "../model/recent-activity.js";
 import { type PeerLookup, peerName } from "../peers/peer-directory.js";
 import type { PodListQuery, SortKey } from "./query-params.js";
+import { topIndices } from "./top-k.js";
 
 /** Counters over a window and the time the pod was observed in it. */
 export interface WindowStats {
@@ -22,11 +23,7 @@ export function churnPerSecond(opens: number, coveredMs: number): number {
 /** Exact counters of the windows that ended after `since` (decodes only the runs that reach past it). */
 export function windowStats(r: PodRecord, since: number): WindowStats {
   const counters = zeroCounters();
-  let coveredMs = 0;
-  for (const p of r.pointsSince(since)) {
-    addCounters(counters, p.window);
-    coveredMs += p.windowEnd - p.windowStart;
-  }
+  const coveredMs = r.sumSince(since, counters);
   return {
     counters,
     coveredMs,
@@ -142,7 +139,9 @@ function byName(a: PodRecord, b: PodRecord): number {
 export function listPods(model: ClusterModel, peers: PeerLookup | null, q: PodListQuery, now: number) {
   const since = now - q.window;
   const matched: PodRecord[] = [];
-  for (const r of model.podRecords()) if (r.lastSeen > since && matchesFilters(r, q)) matched.push(r);
+  const filtered = q.namespace !== undefined || q.node !== undefined || q.workload !== undefined;
+  for (const r of model.podRecords())
+    if (r.lastSeen > since && (!filtered || matchesFilters(r, q))) matched.push(r);
 
   let candidates: PodRecord[];
   const gauge = GAUGE_OF[q.sort];
@@ -156,9 +155,8 @@ export function listPods(model: ClusterModel, peers: PeerLookup | null, q: PodLi
       r.recent.sumSince(since, now, sum);
       approx[i] = q.sort === "churn" ? churnPerSecond(sum.opens, sum.coveredMs) : sum.failed;
     });
-    const order = matched.map((_, i) => i).sort((a, b) => (approx[b] as number) - (approx[a] as number));
     // A bucket may reach up to 30 s before the window: rank a margin of candidates exactly.
-    candidates = order.slice(0, q.limit * 2 + 20).map((i) => matched[i] as PodRecord);
+    candidates = topIndices(approx, q.limit * 2 + 20).map((i) => matched[i] as PodRecord);
   } else candidates = matched;
 
   const ranked = candidates

@@ -1,0 +1,73 @@
+/** The pieces that make ranking cheap, checked against the obvious computation. */
+import { describe, expect, it } from "vitest";
+import { zeroCounters } from "../../../agent/wire/counters.js";
+import { zeroGauges } from "../../../agent/wire/gauges.js";
+import {
+  ACTIVITY_BUCKET_MS,
+  ACTIVITY_HORIZON_MS,
+  RecentActivity,
+} from "../../../collector/model/recent-activity.js";
+import { EncodedSeries, type PodPoint } from "../../../collector/model/series-codec.js";
+import { topIndices } from "../../../collector/query/top-k.js";
+
+function point(end: number, opens: number, failed = 0): PodPoint {
+  return {
+    windowStart: end - 5000,
+    windowEnd: end,
+    window: { ...zeroCounters(), active_opens: opens, failed_connects: failed },
+    sockets: { ...zeroGauges(), TIME_WAIT: opens },
+    complete: true,
+  };
+}
+
+describe("top-k selection", () => {
+  it("returns the k largest, largest first, ties by index, like a full sort", () => {
+    const values = Float64Array.from([5, 1, 9, 9, 0, 7, 5, 3]);
+    expect(topIndices(values, 3)).toEqual([2, 3, 5]);
+    expect(topIndices(values, 5)).toEqual([2, 3, 5, 0, 6]);
+    expect(topIndices(values, 100)).toEqual([2, 3, 5, 0, 6, 7, 1, 4]);
+    expect(topIndices(values, 0)).toEqual([]);
+    const random = Float64Array.from({ length: 1000 }, (_, i) => (i * 7919) % 613);
+    const sorted = [...random.keys()].sort((a, b) => (random[b] as number) - (random[a] as number) || a - b);
+    expect(topIndices(random, 25)).toEqual(sorted.slice(0, 25));
+  });
+});
+
+describe("recent activity buckets", () => {
+  it("sums opens, failed connects and covered time of the buckets a window spans", () => {
+    const a = new RecentActivity();
+    const t0 = 1_800_000_000_000; // a bucket boundary
+    for (let i = 1; i <= 120; i++) a.add(t0 + i * 5000, 5000, point(0, 10, i % 2).window);
+    const now = t0 + 120 * 5000;
+    const out = { opens: 0, failed: 0, coveredMs: 0 };
+    a.sumSince(now - 60_000, now, out);
+    // The buckets the last minute spans: up to one bucket more than the minute, never less.
+    expect(out.opens).toBe((out.coveredMs / 5000) * 10);
+    expect(out.coveredMs).toBeGreaterThanOrEqual(60_000);
+    expect(out.coveredMs).toBeLessThanOrEqual(60_000 + ACTIVITY_BUCKET_MS);
+    // Beyond the horizon the ring has nothing: older buckets were overwritten.
+    a.sumSince(now - 10 * ACTIVITY_HORIZON_MS, now, out);
+    expect(out.coveredMs).toBeLessThanOrEqual(ACTIVITY_HORIZON_MS + ACTIVITY_BUCKET_MS);
+    // A window older than the ring holds changes nothing.
+    const before = { ...a.sumSince(0, now, out) };
+    a.add(t0 - 2 * ACTIVITY_HORIZON_MS, 5000, point(0, 1000).window);
+    expect(a.sumSince(0, now, out)).toEqual(before);
+  });
+});
+
+describe("encoded series sums", () => {
+  it("sumSince equals summing the decoded points", () => {
+    const points = Array.from({ length: 64 }, (_, i) =>
+      point(1_800_000_000_000 + i * 5000, (i * 13) % 17, i % 3),
+    );
+    const run = EncodedSeries.of(points);
+    for (const since of [0, points[10]?.windowEnd ?? 0, points[63]?.windowEnd ?? 0]) {
+      const into = zeroCounters();
+      const covered = run.sumSince(since, into);
+      const kept = run.points().filter((p) => p.windowEnd > since);
+      expect(covered).toBe(kept.length * 5000);
+      expect(into.active_opens).toBe(kept.reduce((n, p) => n + p.window.active_opens, 0));
+      expect(into.failed_connects).toBe(kept.reduce((n, p) => n + p.window.failed_connects, 0));
+    }
+  });
+});
