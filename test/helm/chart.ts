@@ -20,7 +20,12 @@ export const MONITORING_API = "monitoring.coreos.com/v1";
 // biome-ignore lint/suspicious/noExplicitAny: rendered manifests are untyped YAML; tests assert their shape.
 export type K8sObject = Record<string, any> & {
   kind: string;
-  metadata: { name: string; namespace?: string; labels?: Record<string, string> } & Record<string, any>;
+  metadata: {
+    name: string;
+    namespace?: string;
+    labels?: Record<string, string>;
+    annotations?: Record<string, string>;
+  };
 };
 
 export interface RenderOptions {

@@ -1,0 +1,227 @@
+/**
+ * The container image built from the unchanged Dockerfile with podman (base images made locally by
+ * scripts/image-bases.sh, --pull=never), then run the way the chart runs it: the agent privileged in the host's
+ * pid and network namespaces with the DaemonSet's mounts and env, counting pod-to-pod connections exactly; the
+ * collector as the image's non-root user with the Deployment's env and rules file, ready against a nats-server.
+ */
+import { execFileSync, spawnSync } from "node:child_process";
+import { randomBytes } from "node:crypto";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { container, envOf, one, REPO, render } from "../helm/chart.js";
+import { daemonSetAgent, expectExactCounts, waitHttpOk } from "../helm/daemonset-agent.js";
+import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
+import { cgroup2Root } from "../support/host-pod.js";
+import { type NatsServer, startNatsServer } from "../support/nats-server.js";
+import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-pods.js";
+import { type ServerHandle, startServer } from "../support/traffic.js";
+
+const IMAGE = "localhost/tcpstate:test";
+const RUN = randomBytes(3).toString("hex");
+const NODE = "test-node";
+const N = 25;
+const PORT = 8080;
+
+function podman(args: string[], timeoutMs = 60_000): string {
+  const r = spawnSync("podman", args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
+  if (r.error) throw new Error(`podman ${args[0]}: ${r.error.message}`);
+  if (r.status !== 0)
+    throw new Error(`podman ${args.join(" ")} exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
+  return r.stdout;
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const containers: string[] = [];
+let dir: string;
+
+function logsOf(name: string): string {
+  const r = spawnSync("podman", ["logs", "--tail", "30", name], { encoding: "utf8" });
+  return `${r.stdout}${r.stderr}`;
+}
+
+beforeAll(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), "tcpstate-image-"));
+  // Base images tagged as the Dockerfile's FROM names (made once, then reused), podman configured for runc.
+  execFileSync("bash", [path.join(REPO, "scripts/image-bases.sh")], {
+    stdio: ["ignore", "ignore", "inherit"],
+  });
+  // npm inside the build trusts this machine's CA bundle, through build-time mounts that leave no trace in
+  // the image (the Dockerfile stays as users build it).
+  const npmrc = path.join(dir, "npmrc");
+  await writeFile(npmrc, "cafile=/usr/local/etc/npm-host-ca.crt\n");
+  const revision = execFileSync("git", ["-C", REPO, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+  podman(
+    [
+      "build",
+      "--pull=never",
+      "--layers",
+      "-v",
+      "/etc/ssl/certs/ca-certificates.crt:/usr/local/etc/npm-host-ca.crt:ro",
+      "-v",
+      `${npmrc}:/usr/local/etc/npmrc:ro`,
+      "--build-arg",
+      `REVISION=${revision}`,
+      "-t",
+      IMAGE,
+      "-f",
+      path.join(REPO, "Dockerfile"),
+      REPO,
+    ],
+    15 * 60_000,
+  );
+}, 20 * 60_000);
+
+afterAll(async () => {
+  for (const name of containers) spawnSync("podman", ["rm", "-f", "-t", "5", name], { encoding: "utf8" });
+  if (dir) await rm(dir, { recursive: true, force: true });
+}, 60_000);
+
+describe("image: built from the Dockerfile with podman", () => {
+  it("runs `tcpstate --help` as its entrypoint, on Node 22 with Debian's bpftrace, production dependencies only", () => {
+    const help = podman(["run", "--rm", IMAGE, "--help"]);
+    expect(help).toContain("Usage: tcpstate");
+    expect(help).toMatch(/agent \[options\]/);
+    expect(help).toMatch(/collector \[options\]/);
+    const fromLine = readFileSync(path.join(REPO, "Dockerfile"), "utf8").match(/node:(\d+)-bookworm-slim/);
+    const pinned = fromLine?.[1];
+    expect(Number(pinned)).toBeGreaterThanOrEqual(22);
+    const versions = podman([
+      "run",
+      "--rm",
+      "--entrypoint",
+      "sh",
+      IMAGE,
+      "-c",
+      "node --version; bpftrace --version; for p in typescript vitest @biomejs/biome; do test -e node_modules/$p && echo dev:$p; done; true",
+    ]);
+    expect(versions).toMatch(new RegExp(`^v${pinned}\\.`, "m"));
+    expect(versions).toMatch(/^bpftrace v0\.(1[7-9]|[2-9]\d)/m);
+    expect(versions).not.toContain("dev:");
+  });
+
+  it("has the entrypoint, the non-root user and OCI labels", () => {
+    const config = JSON.parse(podman(["image", "inspect", IMAGE]))[0].Config;
+    expect(config.Entrypoint).toEqual(["tcpstate"]);
+    expect(config.User).toBe("10001:10001");
+    for (const label of ["title", "description", "version", "revision", "source", "licenses"])
+      expect(config.Labels[`org.opencontainers.image.${label}`], label).toBeTruthy();
+  });
+});
+
+describe("image: the agent run the way the DaemonSet runs it (privileged, host pid and network)", () => {
+  let net: PodNetwork;
+  let a: Pod;
+  let b: Pod;
+  let api: FakeKubeApi;
+  let nats: NatsServer;
+  let server: ServerHandle;
+  let metricsPort: number;
+  const name = `tcpstate-test-agent-${RUN}`;
+
+  beforeAll(async () => {
+    const ds = daemonSetAgent(NODE, { "agent.hostPaths.cgroup": await cgroup2Root() });
+    expect(ds.securityContext).toMatchObject({
+      privileged: true,
+      runAsUser: 0,
+      readOnlyRootFilesystem: true,
+    });
+    expect(ds.pod.spec.template.spec).toMatchObject({ hostPID: true, hostNetwork: true });
+    nats = await startNatsServer();
+    api = await startFakeKubeApi();
+    net = await createPodNetwork({ prefix: "hi" });
+    a = await net.addPod("a", { ipv4: "10.244.8.11", ipv6: "fd00:244:8::11" });
+    b = await net.addPod("b", { ipv4: "10.244.8.12", ipv6: "fd00:244:8::12" });
+    api.addPod(makePod({ namespace: "shop", name: "a", node: NODE, ips: [a.ipv4, a.ipv6] }));
+    api.addPod(makePod({ namespace: "shop", name: "b", node: NODE, ips: [b.ipv4, b.ipv6] }));
+    server = await startServer(b, "::", PORT);
+    const kubeconfig = await api.writeKubeconfig(path.join(dir, "kube"));
+    metricsPort = await freePort();
+
+    // Mapped as in the chart test: the node name, the kube API credentials, NATS, and the node port.
+    const env: Record<string, string> = {
+      ...ds.env,
+      NATS_URL: nats.url,
+      KUBECONFIG_PATH: "/etc/tcpstate/kubeconfig",
+    };
+    env.METRICS_ADDR = `127.0.0.1:${metricsPort}`;
+    const args = ["run", "-d", "--name", name, "--privileged", "--pid=host", "--net=host"];
+    args.push("--user", "0:0", "--read-only", "--tmpfs", "/tmp");
+    for (const m of ds.mounts) {
+      const opts = [m.readOnly ? "ro" : "rw", ...(m.propagation === "HostToContainer" ? ["rslave"] : [])];
+      args.push("-v", `${m.hostPath}:${m.mountPath}:${opts.join(",")}`);
+    }
+    args.push("-v", `${kubeconfig}:/etc/tcpstate/kubeconfig:ro`);
+    for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
+    containers.push(name);
+    podman([...args, IMAGE, ...ds.args]);
+  }, 120_000);
+
+  afterAll(async () => {
+    spawnSync("podman", ["stop", "-t", "10", name], { encoding: "utf8" });
+    await server?.stop().catch(() => undefined);
+    await api?.stop();
+    await nats?.destroy();
+    await net?.destroy();
+  }, 60_000);
+
+  it("becomes ready: bpftrace attached in the container, pods synced, NATS connected", async () => {
+    await waitHttpOk(`http://127.0.0.1:${metricsPort}/readyz`, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\ncontainer log:\n${logsOf(name)}`);
+    });
+  }, 90_000);
+
+  it("counts N connections between two pods on the host exactly", async () => {
+    await expectExactCounts(`http://127.0.0.1:${metricsPort}/metrics`, a, b, PORT, N);
+  }, 90_000);
+});
+
+describe("image: the collector as the image's non-root user", () => {
+  let nats: NatsServer;
+  let port: number;
+  const name = `tcpstate-test-collector-${RUN}`;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    port = await freePort();
+    const objects = render();
+    const deploy = one(objects, "Deployment", "-collector");
+    const c = container(deploy, "collector");
+    const env = envOf(c) as Record<string, string>;
+    // The rules file the chart mounts from its ConfigMap.
+    const rules = path.join(dir, "rules.yaml");
+    await writeFile(rules, one(objects, "ConfigMap", "-collector-rules").data["rules.yaml"]);
+    const args = ["run", "-d", "--name", name, "--net=host", "--read-only", "--tmpfs", "/tmp"];
+    args.push("--cap-drop", "ALL", "--security-opt", "no-new-privileges");
+    args.push("-v", `${rules}:${env.RULES}:ro`);
+    const runEnv = { ...env, NATS_URL: nats.url, LISTEN: `127.0.0.1:${port}` };
+    for (const [k, v] of Object.entries(runEnv)) args.push("-e", `${k}=${v}`);
+    containers.push(name);
+    podman([...args, IMAGE, ...(c.args as string[])]);
+  }, 60_000);
+
+  afterAll(async () => {
+    spawnSync("podman", ["stop", "-t", "10", name], { encoding: "utf8" });
+    await nats?.destroy();
+  }, 60_000);
+
+  it("answers /readyz against a test nats-server, running as uid 10001", async () => {
+    await waitHttpOk(`http://127.0.0.1:${port}/readyz`, 60_000).catch((err: Error) => {
+      throw new Error(`${err.message}\ncontainer log:\n${logsOf(name)}`);
+    });
+    expect(podman(["exec", name, "id", "-u"]).trim()).toBe("10001");
+  }, 90_000);
+});
