@@ -60,3 +60,12 @@ require_agent_host() {
   require_btf
   require_node_modules
 }
+
+# What the chart and image tests need (test/helm, test/image): helm built from the Go module proxy
+# (scripts/helm.sh), promtool (Debian's prometheus package), podman with runc and the Dockerfile's base images
+# made locally (scripts/image-bases.sh). Each step is skipped when already done.
+require_deploy_test_tools() {
+  bash scripts/helm.sh || die "installing helm failed (scripts/helm.sh)"
+  apt_install promtool prometheus
+  bash scripts/image-bases.sh || die "preparing podman and the base images failed (scripts/image-bases.sh)"
+}

@@ -5,6 +5,7 @@ source scripts/prerequisites.sh
 require_agent_host
 apt_install nats-server nats-server
 apt_install python3 python3
+require_deploy_test_tools
 npm run --silent build
 npx biome check .
 npx tsc -p tsconfig.test.json
