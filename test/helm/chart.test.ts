@@ -142,7 +142,7 @@ describe("chart: agent DaemonSet", () => {
       capabilities: { drop: ["ALL"], add: ["SYS_ADMIN", "BPF", "PERFMON", "SYS_RESOURCE", "SYS_PTRACE"] },
     });
     expect(capDs.spec.template.spec.securityContext).toEqual({
-      seccompProfile: { type: "Unconfined" },
+      seccompProfile: { type: "RuntimeDefault" },
       appArmorProfile: { type: "Unconfined" },
     });
     expect(capDs.spec.template.spec.priorityClassName).toBe("system-node-critical");
@@ -152,7 +152,7 @@ describe("chart: agent DaemonSet", () => {
       "DaemonSet",
       "-agent",
     ).spec.template;
-    expect(old.spec.securityContext).toEqual({ seccompProfile: { type: "Unconfined" } });
+    expect(old.spec.securityContext).toEqual({ seccompProfile: { type: "RuntimeDefault" } });
     expect(old.metadata.annotations["container.apparmor.security.beta.kubernetes.io/agent"]).toBe(
       "unconfined",
     );

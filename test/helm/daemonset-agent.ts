@@ -27,8 +27,12 @@ export interface DaemonSetAgent {
   pod: K8sObject;
 }
 
-export function daemonSetAgent(node: string, set: Record<string, string> = {}): DaemonSetAgent {
-  const objects = render({ set });
+export function daemonSetAgent(
+  node: string,
+  set: Record<string, string> = {},
+  valuesFiles: string[] = [],
+): DaemonSetAgent {
+  const objects = render({ set, valuesFiles });
   const ds = one(objects, "DaemonSet", "-agent");
   const c = container(ds, "agent");
   const mounts: HostMount[] = [];

@@ -13,7 +13,12 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { container, envOf, one, REPO, render } from "../helm/chart.js";
-import { daemonSetAgent, expectExactCounts, waitHttpOk } from "../helm/daemonset-agent.js";
+import {
+  type DaemonSetAgent,
+  daemonSetAgent,
+  expectExactCounts,
+  waitHttpOk,
+} from "../helm/daemonset-agent.js";
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
 import { cgroup2Root } from "../support/host-pod.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
@@ -122,72 +127,99 @@ describe("image: built from the Dockerfile with podman", () => {
   });
 });
 
-describe("image: the agent run the way the DaemonSet runs it (privileged, host pid and network)", () => {
-  let net: PodNetwork;
-  let a: Pod;
-  let b: Pod;
-  let api: FakeKubeApi;
-  let nats: NatsServer;
-  let server: ServerHandle;
-  let metricsPort: number;
-  const name = `tcpstate-test-agent-${RUN}`;
+/**
+ * podman flags for the DaemonSet's security settings: privileged, or the capability set with its seccomp and
+ * AppArmor profiles (RuntimeDefault is podman's default profile), no-new-privileges, read-only root.
+ */
+function podmanSecurity(ds: DaemonSetAgent): string[] {
+  const sc = ds.securityContext as {
+    privileged?: boolean;
+    runAsUser?: number;
+    readOnlyRootFilesystem?: boolean;
+    allowPrivilegeEscalation?: boolean;
+    capabilities?: { drop?: string[]; add?: string[] };
+  };
+  const podSc = (ds.pod.spec.template.spec.securityContext ?? {}) as Record<
+    string,
+    { type: string } | undefined
+  >;
+  const args = ["--user", `${sc.runAsUser}:0`];
+  if (sc.readOnlyRootFilesystem) args.push("--read-only", "--tmpfs", "/tmp");
+  if (sc.privileged) return [...args, "--privileged"];
+  if (sc.allowPrivilegeEscalation === false) args.push("--security-opt", "no-new-privileges");
+  for (const cap of sc.capabilities?.drop ?? []) args.push("--cap-drop", cap);
+  for (const cap of sc.capabilities?.add ?? []) args.push("--cap-add", cap);
+  const seccomp = podSc.seccompProfile?.type;
+  if (seccomp === "Unconfined") args.push("--security-opt", "seccomp=unconfined");
+  else if (seccomp !== "RuntimeDefault") throw new Error(`seccompProfile ${seccomp}: map it in this test`);
+  if (podSc.appArmorProfile?.type === "Unconfined") args.push("--security-opt", "apparmor=unconfined");
+  return args;
+}
 
-  beforeAll(async () => {
-    const ds = daemonSetAgent(NODE, { "agent.hostPaths.cgroup": await cgroup2Root() });
-    expect(ds.securityContext).toMatchObject({
-      privileged: true,
-      runAsUser: 0,
-      readOnlyRootFilesystem: true,
-    });
-    expect(ds.pod.spec.template.spec).toMatchObject({ hostPID: true, hostNetwork: true });
-    nats = await startNatsServer();
-    api = await startFakeKubeApi();
-    net = await createPodNetwork({ prefix: "hi" });
-    a = await net.addPod("a", { ipv4: "10.244.8.11", ipv6: "fd00:244:8::11" });
-    b = await net.addPod("b", { ipv4: "10.244.8.12", ipv6: "fd00:244:8::12" });
-    api.addPod(makePod({ namespace: "shop", name: "a", node: NODE, ips: [a.ipv4, a.ipv6] }));
-    api.addPod(makePod({ namespace: "shop", name: "b", node: NODE, ips: [b.ipv4, b.ipv6] }));
-    server = await startServer(b, "::", PORT);
-    const kubeconfig = await api.writeKubeconfig(path.join(dir, "kube"));
-    metricsPort = await freePort();
+for (const mode of ["privileged", "capabilities"] as const) {
+  describe(`image: the agent run the way the DaemonSet runs it (${mode}, host pid and network)`, () => {
+    let net: PodNetwork;
+    let a: Pod;
+    let b: Pod;
+    let api: FakeKubeApi;
+    let nats: NatsServer;
+    let server: ServerHandle;
+    let metricsPort: number;
+    const name = `tcpstate-test-agent-${mode}-${RUN}`;
 
-    // Mapped as in the chart test: the node name, the kube API credentials, NATS, and the node port.
-    const env: Record<string, string> = {
-      ...ds.env,
-      NATS_URL: nats.url,
-      KUBECONFIG_PATH: "/etc/tcpstate/kubeconfig",
-    };
-    env.METRICS_ADDR = `127.0.0.1:${metricsPort}`;
-    const args = ["run", "-d", "--name", name, "--privileged", "--pid=host", "--net=host"];
-    args.push("--user", "0:0", "--read-only", "--tmpfs", "/tmp");
-    for (const m of ds.mounts) {
-      const opts = [m.readOnly ? "ro" : "rw", ...(m.propagation === "HostToContainer" ? ["rslave"] : [])];
-      args.push("-v", `${m.hostPath}:${m.mountPath}:${opts.join(",")}`);
-    }
-    args.push("-v", `${kubeconfig}:/etc/tcpstate/kubeconfig:ro`);
-    for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
-    containers.push(name);
-    podman([...args, IMAGE, ...ds.args]);
-  }, 120_000);
+    beforeAll(async () => {
+      const values = mode === "capabilities" ? ["ci/capabilities-values.yaml"] : [];
+      const ds = daemonSetAgent(NODE, { "agent.hostPaths.cgroup": await cgroup2Root() }, values);
+      expect(ds.securityContext).toMatchObject({ privileged: mode === "privileged", runAsUser: 0 });
+      expect(ds.pod.spec.template.spec).toMatchObject({ hostPID: true, hostNetwork: true });
+      nats = await startNatsServer();
+      api = await startFakeKubeApi();
+      net = await createPodNetwork({ prefix: mode === "privileged" ? "hip" : "hic" });
+      a = await net.addPod("a", { ipv4: "10.244.8.11", ipv6: "fd00:244:8::11" });
+      b = await net.addPod("b", { ipv4: "10.244.8.12", ipv6: "fd00:244:8::12" });
+      api.addPod(makePod({ namespace: "shop", name: "a", node: NODE, ips: [a.ipv4, a.ipv6] }));
+      api.addPod(makePod({ namespace: "shop", name: "b", node: NODE, ips: [b.ipv4, b.ipv6] }));
+      server = await startServer(b, "::", PORT);
+      const kubeconfig = await api.writeKubeconfig(path.join(dir, `kube-${mode}`));
+      metricsPort = await freePort();
 
-  afterAll(async () => {
-    spawnSync("podman", ["stop", "-t", "10", name], { encoding: "utf8" });
-    await server?.stop().catch(() => undefined);
-    await api?.stop();
-    await nats?.destroy();
-    await net?.destroy();
-  }, 60_000);
+      // Mapped as in the chart test: the node name, the kube API credentials, NATS, and the node port.
+      const env: Record<string, string> = {
+        ...ds.env,
+        NATS_URL: nats.url,
+        KUBECONFIG_PATH: "/etc/tcpstate/kubeconfig",
+        METRICS_ADDR: `127.0.0.1:${metricsPort}`,
+      };
+      const args = ["run", "-d", "--name", name, "--pid=host", "--net=host", ...podmanSecurity(ds)];
+      for (const m of ds.mounts) {
+        const opts = [m.readOnly ? "ro" : "rw", ...(m.propagation === "HostToContainer" ? ["rslave"] : [])];
+        args.push("-v", `${m.hostPath}:${m.mountPath}:${opts.join(",")}`);
+      }
+      args.push("-v", `${kubeconfig}:/etc/tcpstate/kubeconfig:ro`);
+      for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
+      containers.push(name);
+      podman([...args, IMAGE, ...ds.args]);
+    }, 120_000);
 
-  it("becomes ready: bpftrace attached in the container, pods synced, NATS connected", async () => {
-    await waitHttpOk(`http://127.0.0.1:${metricsPort}/readyz`, 60_000).catch((err: Error) => {
-      throw new Error(`${err.message}\ncontainer log:\n${logsOf(name)}`);
-    });
-  }, 90_000);
+    afterAll(async () => {
+      spawnSync("podman", ["stop", "-t", "10", name], { encoding: "utf8" });
+      await server?.stop().catch(() => undefined);
+      await api?.stop();
+      await nats?.destroy();
+      await net?.destroy();
+    }, 60_000);
 
-  it("counts N connections between two pods on the host exactly", async () => {
-    await expectExactCounts(`http://127.0.0.1:${metricsPort}/metrics`, a, b, PORT, N);
-  }, 90_000);
-});
+    it("becomes ready: bpftrace attached in the container, pods synced, NATS connected", async () => {
+      await waitHttpOk(`http://127.0.0.1:${metricsPort}/readyz`, 60_000).catch((err: Error) => {
+        throw new Error(`${err.message}\ncontainer log:\n${logsOf(name)}`);
+      });
+    }, 90_000);
+
+    it("counts N connections between two pods on the host exactly", async () => {
+      await expectExactCounts(`http://127.0.0.1:${metricsPort}/metrics`, a, b, PORT, N);
+    }, 90_000);
+  });
+}
 
 describe("image: the collector as the image's non-root user", () => {
   let nats: NatsServer;
