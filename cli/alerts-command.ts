@@ -73,9 +73,10 @@ export function alertsCommand(): Command {
         if (!res.ok) throw new Error(`${url.origin} answered ${res.status}: ${text.trim().slice(0, 300)}`);
         body = JSON.parse(text) as { alerts: AlertView[] };
       } catch (err) {
-        const cause = (err as { cause?: { code?: string } }).cause?.code;
+        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
+        const why = cause?.code ?? cause?.message;
         process.stderr.write(
-          `tcpstate: cannot list alerts from ${opts.server}: ${cause ?? (err as Error).message}\n`,
+          `tcpstate: cannot list alerts from ${opts.server}: ${(err as Error).message}${why ? ` (${why})` : ""}; is the collector running and reachable?\n`,
         );
         process.exitCode = 1;
         return;

@@ -20,8 +20,14 @@ export const CollectorConfigSchema = z.object({
   history: duration(60_000, 7 * DAY).prefault("1h"),
   /** Alert rules file (YAML), reloaded on change; the defaults without it. */
   rules: z.string().min(1, "must not be empty").optional(),
-  alertmanagerUrl: z.string().regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL").optional(),
-  webhookUrl: z.string().regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL").optional(),
+  alertmanagerUrl: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL")
+    .optional(),
+  webhookUrl: z
+    .string()
+    .regex(/^https?:\/\/\S+$/, "must be an http:// or https:// URL")
+    .optional(),
   /** How often Alertmanager is re-sent the firing alerts: shorter than its resolve_timeout (5m). */
   alertResendInterval: duration(1000, 3_600_000).prefault("1m"),
   kubeconfig: z.string().min(1, "must not be empty").optional(),

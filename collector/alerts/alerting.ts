@@ -9,12 +9,13 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
+import { ConfigError } from "../../agent/wire/nats-connection.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import { AlertEngine, DEFAULT_ENGINE_OPTIONS } from "./alert-engine.js";
 import { type AlertEvent, eventId } from "./alert-event.js";
 import { registerAlertsMetrics } from "./alerts-metrics.js";
 import { alertsRoutes } from "./alerts-routes.js";
-import { defaultRules } from "./rules-file.js";
+import { defaultRules, RulesFileError } from "./rules-file.js";
 import { loadRulesFile, RulesWatcher } from "./rules-watcher.js";
 import { AlertmanagerSink } from "./sinks/alertmanager-sink.js";
 import type { DeliveryQueue, DeliveryStats } from "./sinks/delivery-queue.js";
@@ -160,5 +161,15 @@ export class Alerting {
     clearInterval(this.sweepTimer);
     this.watcher?.stop();
     await Promise.all([this.alertmanager?.close(), ...this.queues.map((q) => q.close())]);
+  }
+}
+
+/** The collector's alerting; invalid rules stop start-up (ConfigError: exit code 2, the message names file, rule, field). */
+export function createAlerting(model: ClusterModel, opts: AlertingOptions): Alerting {
+  try {
+    return new Alerting(model, opts);
+  } catch (err) {
+    if (err instanceof RulesFileError) throw new ConfigError(err.message, { cause: err });
+    throw err;
   }
 }
