@@ -1,0 +1,105 @@
+/** A real Alertmanager (Debian prometheus-alertmanager) for tests: a loopback port, a temp storage dir, no cluster. */
+import { type ChildProcess, spawn } from "node:child_process";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import path from "node:path";
+
+export interface AlertmanagerProcess {
+  url: string;
+  port: number;
+  /** The alerts Alertmanager holds now (GET /api/v2/alerts, active ones). */
+  alerts(): Promise<AmAlert[]>;
+  start(): Promise<void>;
+  stop(): Promise<void>;
+  destroy(): Promise<void>;
+}
+
+export interface AmAlert {
+  labels: Record<string, string>;
+  annotations: Record<string, string>;
+  startsAt: string;
+  endsAt: string;
+  fingerprint: string;
+  status: { state: string };
+}
+
+async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once("error", reject);
+    srv.listen(0, "127.0.0.1", () => {
+      const { port } = srv.address() as { port: number };
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+const CONFIG = `route:
+  receiver: default
+  group_wait: 1s
+  group_interval: 1s
+receivers:
+  - name: default
+`;
+
+export async function startAlertmanager(): Promise<AlertmanagerProcess> {
+  const port = await freePort();
+  const dir = await mkdtemp(path.join(tmpdir(), "tcpstate-am-"));
+  await writeFile(path.join(dir, "alertmanager.yml"), CONFIG);
+  const url = `http://127.0.0.1:${port}`;
+  let child: ChildProcess | undefined;
+  let log = "";
+  const am: AlertmanagerProcess = {
+    url,
+    port,
+    async alerts() {
+      const res = await fetch(`${url}/api/v2/alerts`);
+      if (!res.ok) throw new Error(`GET /api/v2/alerts: ${res.status}`);
+      return (await res.json()) as AmAlert[];
+    },
+    async start() {
+      const c = spawn(
+        "prometheus-alertmanager",
+        [
+          `--config.file=${path.join(dir, "alertmanager.yml")}`,
+          `--storage.path=${path.join(dir, "data")}`,
+          `--web.listen-address=127.0.0.1:${port}`,
+          "--cluster.listen-address=",
+        ],
+        { stdio: ["ignore", "ignore", "pipe"] },
+      );
+      child = c;
+      c.stderr?.on("data", (d: Buffer) => {
+        log = (log + d.toString()).slice(-4000);
+      });
+      const deadline = Date.now() + 15_000;
+      for (;;) {
+        if (c.exitCode !== null) throw new Error(`alertmanager exited (${c.exitCode}):\n${log}`);
+        const ok = await fetch(`${url}/-/ready`).then(
+          (r) => r.ok,
+          () => false,
+        );
+        if (ok) return;
+        if (Date.now() > deadline) throw new Error(`alertmanager not ready in 15 s:\n${log}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    },
+    async stop() {
+      const c = child;
+      child = undefined;
+      if (!c || c.exitCode !== null) return;
+      const exited = new Promise((r) => c.once("exit", r));
+      c.kill("SIGTERM");
+      const timer = setTimeout(() => c.kill("SIGKILL"), 5000);
+      await exited;
+      clearTimeout(timer);
+    },
+    async destroy() {
+      await am.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+  await am.start();
+  return am;
+}
