@@ -4,6 +4,7 @@ cd "$(dirname "$0")/.."
 source scripts/prerequisites.sh
 require_agent_host
 apt_install nats-server nats-server
+apt_install prometheus-alertmanager prometheus-alertmanager
 apt_install python3 python3
 require_deploy_test_tools
 npm run --silent build
