@@ -7,6 +7,7 @@ import { NetnsAttributor } from "./attribution/netns-attributor.js";
 import { PodIndex } from "./attribution/pod-index.js";
 import type { AgentConfig } from "./config.js";
 import { NetnsGaugeReader } from "./gauges/netns-gauges.js";
+import { TransitionLedger } from "./gauges/transition-ledger.js";
 import { startAgentHttp } from "./http/agent-http.js";
 import { EventStream } from "./probe/event-stream.js";
 import { preflight } from "./probe/preflight.js";
@@ -85,12 +86,15 @@ export async function runAgent(
   });
   await attributor.refresh();
   const window = new NodeWindow(Date.now(), (inode) => attributor.splitsByCgroup(inode));
+  // The exact transition flows per netns: busy netns's full-socket gauges come from them, not a table walk.
+  const ledger = new TransitionLedger();
   const gaugeReader = new NetnsGaugeReader({
     procRoot: config.procRoot,
     concurrency: 2,
     splitByPod: (inode) => attributor.splitsByCgroup(inode),
+    ledger,
   });
-  const counter = new TransitionCounter(window, logger.child({ part: "counter" }), metrics);
+  const counter = new TransitionCounter(window, logger.child({ part: "counter" }), metrics, ledger);
   const supervisor = new BpftraceSupervisor(
     {
       name: "transitions",

@@ -73,11 +73,28 @@ function readOptional(path: string): string | null {
   }
 }
 
+/** `TCP6: inuse N` of /proc/<pid>/net/sockstat6: the netns's full IPv6 TCP sockets (sockstat's inuse is IPv4's). */
+export function parseSockstat6Inuse(text: string): number | null {
+  const at = text.indexOf("TCP6: inuse ");
+  if (at < 0) return null;
+  const v = Number.parseInt(text.slice(at + 12), 10);
+  return Number.isFinite(v) ? v : null;
+}
+
+/** Full TCP sockets of the netns over both families, or null when unreadable. */
+export function readInuse6(procRoot: string, pid: number): number | null {
+  const text = readOptional(`${procRoot}/${pid}/net/sockstat6`);
+  return text === null ? null : parseSockstat6Inuse(text);
+}
+
+/** TcpExt.TCPSynRetrans: SYN and SYN-ACK retransmits (a request sock that lived ≥ 1 s moves it). */
+export const SYN_RETRANS = "TcpExt.TCPSynRetrans";
+
 /** Reads the cheap per-netns counters through a pid in that netns (three small reads, ≈ 0.1 ms together). */
 export async function readNetnsCounters(
   procRoot: string,
   pid: number,
-): Promise<{ sockstat: TcpSockstat; counters: NetnsCounters } | null> {
+): Promise<{ sockstat: TcpSockstat; counters: NetnsCounters; synRetrans: number } | null> {
   const sockstat = readOptional(`${procRoot}/${pid}/net/sockstat`);
   const parsed = sockstat ? parseSockstat(sockstat) : null;
   if (!parsed) return null;
@@ -85,5 +102,5 @@ export async function readNetnsCounters(
   const netstat = readOptional(`${procRoot}/${pid}/net/netstat`);
   if (!snmp || !netstat) return null;
   const values = parseProcNetCounters(`${snmp}\n${netstat}`, ["Tcp", "TcpExt"]);
-  return { sockstat: parsed, counters: pickNetnsCounters(values) };
+  return { sockstat: parsed, counters: pickNetnsCounters(values), synRetrans: values.get(SYN_RETRANS) ?? 0 };
 }

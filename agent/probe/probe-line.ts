@@ -5,9 +5,12 @@
 
 export type ProbeLine =
   | { type: "ready" }
-  | { type: "flush-begin"; seq: number; final: boolean }
+  /** `tickUs`: when the kernel's tick ran (CLOCK_MONOTONIC, µs); absent on the END flush. */
+  | { type: "flush-begin"; seq: number; final: boolean; tickUs?: number }
   | { type: "count"; netns: number; cgroup: number; oldState: number; newState: number; count: number }
   | { type: "destination"; netns: number; cgroup: number; address: string; port: number; count: number }
+  /** FIN_WAIT2 → CLOSE transitions in netns `netns` that left a FIN_WAIT2 timewait sock (the peer's FIN not in). */
+  | { type: "fin-wait2-timewait"; netns: number; count: number }
   | { type: "flush-end"; seq: number; final: boolean }
   | { type: "lost"; events: number }
   | {
@@ -53,6 +56,11 @@ function parseMarker(line: string, type: "flush-begin" | "flush-end"): ProbeLine
   if (seq < 0) return malformed(line, "expected a flush sequence number");
   const rest = line.slice(cursor.end);
   if (rest === "") return { type, seq, final: false };
+  if (type === "flush-begin" && line.charCodeAt(cursor.end) === 32) {
+    const at = cursor.end + 1;
+    const tickUs = readUint(line, at, cursor);
+    if (tickUs >= 0 && cursor.end === line.length) return { type, seq, final: false, tickUs };
+  }
   if (rest === " final") return { type, seq, final: true };
   return malformed(line, "unexpected text after the flush sequence number");
 }
@@ -106,6 +114,18 @@ function parseDestination(line: string): ProbeLine {
   return { type: "destination", netns, cgroup, address, port, count };
 }
 
+/** `@f0[4026531840]: 3` — a key of one netns and a count. */
+function parseNetnsCount(line: string): ProbeLine {
+  const open = line.indexOf("[");
+  if (open < 0) return malformed(line, "expected a map key in brackets");
+  const netns = readUint(line, open + 1, cursor);
+  if (netns < 0 || !line.startsWith("]: ", cursor.end))
+    return malformed(line, "expected a netns inode as the only key field");
+  const count = readUint(line, cursor.end + 3, cursor);
+  if (count < 0 || cursor.end !== line.length) return malformed(line, "expected a count after the key");
+  return { type: "fin-wait2-timewait", netns, count };
+}
+
 function parseEvent(line: string): ProbeLine {
   const parts = line.split(" ");
   if (parts.length !== 10)
@@ -136,7 +156,14 @@ export function parseProbeLine(line: string): ProbeLine {
   if (line.length === 0) return IGNORED; // bpftrace prints a blank line after each map and at exit
   switch (line.charCodeAt(0)) {
     case 64 /* @ */:
-      return line.charCodeAt(1) === 100 /* d */ ? parseDestination(line) : parseCount(line);
+      switch (line.charCodeAt(1)) {
+        case 100 /* d */:
+          return parseDestination(line);
+        case 102 /* f */:
+          return parseNetnsCount(line);
+        default:
+          return parseCount(line);
+      }
     case 70 /* F */:
       return parseMarker(line, "flush-begin");
     case 69 /* E */:

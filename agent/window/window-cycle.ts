@@ -34,6 +34,7 @@ export class WindowCycle {
   private readonly bootId = randomUUID();
   private readonly timeWaitEstimator = new TimeWaitEstimator();
   private kubeErrorsSeen = 0;
+  private kernelMissedSeen = 0;
 
   constructor(private readonly p: WindowCycleParts) {}
 
@@ -44,10 +45,14 @@ export class WindowCycle {
     // Gauges for every netns reported this window: the always-reported ones and those that counted.
     const active = window.active();
     const wanted = new Set([...attributor.reported(), ...active]);
+    // Runs the kernel skipped: the flows of the netns that counted in this window may miss some.
+    const kernelMissed = await supervisor.kernelMissed();
     const gauges = await gaugeReader.read(
       new Map([...attributor.processes()].filter(([inode]) => wanted.has(inode))),
       active,
+      { kernelMissed: kernelMissed > this.kernelMissedSeen },
     );
+    this.kernelMissedSeen = kernelMissed;
     const now = Date.now();
     const hostNetworkPods = pods ? [...pods.all()].filter((p) => p.hostNetwork).map((p) => p.uid) : [];
     const host = [...gauges].find(([inode]) => attributor.splitsByCgroup(inode));
@@ -66,7 +71,7 @@ export class WindowCycle {
       health: {
         bpftraceUp: supervisor.isReady,
         bpftraceRestarts: supervisor.restarts,
-        kernelMissed: await supervisor.kernelMissed(),
+        kernelMissed,
         lostEvents: counter.lostEvents + events.lost,
         parseErrors: counter.parseErrors + events.parseErrors,
         podListSynced: pods ? pods.synced : true,

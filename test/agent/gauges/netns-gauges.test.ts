@@ -123,7 +123,8 @@ const realSockstatParsed = parseSockstat(realSockstat) as TcpSockstat;
 const realCounters = pickNetnsCounters(
   parseProcNetCounters(`${realSnmp}\n${realNetstat}`, ["Tcp", "TcpExt"]),
 );
-type Last = NonNullable<Parameters<typeof tableIsStale>[0]>;
+type Last = NonNullable<Parameters<typeof tableIsStale>[0]> &
+  NonNullable<Parameters<typeof wantTimeWaitPeers>[0]>;
 const lastOf = (over: Partial<Last> = {}): Last => ({
   sockstat: realSockstatParsed,
   counters: realCounters,

@@ -106,10 +106,14 @@ describe("parseProbeLine on real bpftrace 0.17 output of transitions.bt", () => 
       .filter((l) => l.type === "flush-begin" || l.type === "flush-end");
     expect(markers.length % 2).toBe(0);
     for (let i = 0; i < markers.length; i += 2) {
-      const begin = markers[i];
+      const begin = markers[i] as Of<"flush-begin">;
       const end = markers[i + 1];
-      expect(begin).toEqual({ type: "flush-begin", seq: i / 2 + 1, final: i === markers.length - 2 });
-      expect(end).toEqual({ ...begin, type: "flush-end" });
+      const final = i === markers.length - 2;
+      expect(begin).toMatchObject({ type: "flush-begin", seq: i / 2 + 1, final });
+      expect(end).toEqual({ type: "flush-end", seq: i / 2 + 1, final });
+      // Every tick carries its time; the END flush is no tick.
+      if (final) expect(begin.tickUs).toBeUndefined();
+      else expect(begin.tickUs).toBeGreaterThan(0);
     }
     expect(markers.at(-1)).toMatchObject({ type: "flush-end", final: true });
   });
@@ -196,6 +200,40 @@ describe("parseProbeLine markers", () => {
     expect(parseProbeLine("E 17")).toEqual({ type: "flush-end", seq: 17, final: false });
   });
 
+  it("reads a count of FIN_WAIT2 timewait socks made in a netns", () => {
+    expect(parseProbeLine("@f2[4026532177]: 3")).toEqual({
+      type: "fin-wait2-timewait",
+      netns: 4026532177,
+      count: 3,
+    });
+  });
+
+  it("finds FIN_WAIT2 timewait socks in the capture only where FIN_WAIT2 → CLOSE was counted", () => {
+    const made = parsedOfType(transitionsOutput, "fin-wait2-timewait").filter((l) => l.netns === capture.netns);
+    const fin2Close = parsedOfType(transitionsOutput, "count")
+      .filter((c) => c.netns === capture.netns && c.oldState === 5 && c.newState === 7)
+      .reduce((sum, c) => sum + c.count, 0);
+    const total = made.reduce((sum, l) => sum + l.count, 0);
+    expect(total).toBeGreaterThan(0);
+    expect(total).toBeLessThanOrEqual(fin2Close);
+  });
+
+  it("reads a tick's time (CLOCK_MONOTONIC µs) on a flush begin", () => {
+    expect(parseProbeLine("F 17 8575825153")).toEqual({
+      type: "flush-begin",
+      seq: 17,
+      final: false,
+      tickUs: 8575825153,
+    });
+  });
+
+  it("reads the ticks about one second apart", () => {
+    const ticks = parsedOfType(transitionsOutput, "flush-begin").flatMap((b) => b.tickUs ?? []);
+    expect(ticks.length).toBeGreaterThan(2);
+    for (let i = 1; i < ticks.length; i++)
+      expect(Math.abs((ticks[i] as number) - (ticks[i - 1] as number) - 1e6)).toBeLessThan(50_000);
+  });
+
   it("reads the END flush as final", () => {
     expect(parseProbeLine("F 42 final")).toEqual({ type: "flush-begin", seq: 42, final: true });
     expect(parseProbeLine("E 42 final")).toEqual({ type: "flush-end", seq: 42, final: true });
@@ -273,6 +311,10 @@ describe("parseProbeLine on malformed lines", () => {
     ["a flush marker without a number", "F "],
     ["a flush marker without a space", "F1"],
     ["a flush marker with unknown trailing text", "E 3 finale"],
+    ["a flush end with a tick time (only begins carry one)", "E 3 123"],
+    ["a flush begin with a tick time and more", "F 3 123 x"],
+    ["a netns count with two key fields", "@f0[1, 2]: 3"],
+    ["a netns count without a count", "@f0[1]: "],
     ["a lost line without a number", "Lost many events"],
     ["a line starting like Lost but something else", "Loaded"],
     ["a line starting with A but not Attaching", "Aborted"],
