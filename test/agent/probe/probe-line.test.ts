@@ -209,7 +209,9 @@ describe("parseProbeLine markers", () => {
   });
 
   it("finds FIN_WAIT2 timewait socks in the capture only where FIN_WAIT2 → CLOSE was counted", () => {
-    const made = parsedOfType(transitionsOutput, "fin-wait2-timewait").filter((l) => l.netns === capture.netns);
+    const made = parsedOfType(transitionsOutput, "fin-wait2-timewait").filter(
+      (l) => l.netns === capture.netns,
+    );
     const fin2Close = parsedOfType(transitionsOutput, "count")
       .filter((c) => c.netns === capture.netns && c.oldState === 5 && c.newState === 7)
       .reduce((sum, c) => sum + c.count, 0);
