@@ -13,6 +13,7 @@ HELM_BIN=/usr/local/bin/helm
 if [ -x "$HELM_BIN" ] && "$HELM_BIN" version --template '{{.Version}}' 2>/dev/null | grep -qx "$HELM_VERSION"; then
   exit 0
 fi
+[ -x /usr/local/go/bin/go ] && PATH=$PATH:/usr/local/go/bin
 command -v go >/dev/null || { echo "tcpstate: helm is missing and so is Go to build it (apt-get install golang-go, or Go from go.dev)" >&2; exit 2; }
 echo "tcpstate: installing helm $HELM_VERSION at $HELM_BIN (go install, about a minute)" >&2
 ldflags="-s -w -X helm.sh/helm/v3/internal/version.version=$HELM_VERSION"
