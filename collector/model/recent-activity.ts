@@ -17,15 +17,15 @@ export interface ActivitySum {
 
 /**
  * A pod's connection opens and failed connects in 30 s buckets over the last 16 minutes (512 bytes a pod): what
- * ranking 50,000 pods by churn over a recent window needs, without decoding 50,000 histories. A bucket counts
- * by the window's end, so a sum over "since t" may include up to one bucket before t; callers rank with it and
- * then compute exact figures from the history for the pods they show.
+ * ranking 50,000 pods by churn over a recent window needs, without decoding 50,000 histories. Query windows
+ * start on a bucket boundary (pod-query's windowStart), so the buckets hold exactly the windows of the query.
  */
 export class RecentActivity {
   private readonly slots = new Uint32Array(BUCKETS * FIELDS);
 
   add(windowEnd: number, durationMs: number, counters: Counters): void {
-    const bucket = Math.floor(windowEnd / ACTIVITY_BUCKET_MS);
+    // Bucket b holds the windows ending in (b × 30 s, (b + 1) × 30 s]: "ended after t" selects whole buckets.
+    const bucket = Math.floor((windowEnd - 1) / ACTIVITY_BUCKET_MS);
     const at = (bucket % BUCKETS) * FIELDS;
     const s = this.slots;
     if (s[at] !== bucket) {
@@ -41,12 +41,16 @@ export class RecentActivity {
     s[at + 3] = (s[at + 3] as number) + durationMs;
   }
 
-  /** Sums the buckets that end after `since` and are not older than the ring (`out` is reused). */
+  /**
+   * Sums the windows that ended after `since` and by `newest`, as far back as the ring holds (`out` is
+   * reused). Exact when `since` is a multiple of the bucket length; otherwise the bucket `since` falls in
+   * counts whole.
+   */
   sumSince(since: number, newest: number, out: ActivitySum): ActivitySum {
     out.opens = 0;
     out.failed = 0;
     out.coveredMs = 0;
-    const last = Math.floor(newest / ACTIVITY_BUCKET_MS);
+    const last = Math.floor((newest - 1) / ACTIVITY_BUCKET_MS);
     // Only the buckets the window spans are looked at (a slot holding another bucket is skipped).
     const first = Math.max(Math.floor(since / ACTIVITY_BUCKET_MS), last - BUCKETS + 1);
     const s = this.slots;

@@ -3,7 +3,7 @@ import { type Counters, zeroCounters } from "../../agent/wire/counters.js";
 import type { Destination, Listener, PodEntry } from "../../agent/wire/summary.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PodRecord } from "../model/pod-record.js";
-import { ACTIVITY_HORIZON_MS, type ActivitySum } from "../model/recent-activity.js";
+import { ACTIVITY_BUCKET_MS, ACTIVITY_HORIZON_MS, type ActivitySum } from "../model/recent-activity.js";
 import { type PeerLookup, peerName } from "../peers/peer-directory.js";
 import type { PodListQuery, SortKey } from "./query-params.js";
 import { topIndices } from "./top-k.js";
@@ -131,13 +131,22 @@ function byName(a: PodRecord, b: PodRecord): number {
 }
 
 /**
+ * Where a query window starts (`since`: windows that ended after it count): `now − window`, moved back to the
+ * start of its 30 s activity bucket. The buckets then hold exactly the windows the exact sums take, so ranking
+ * by them ranks exactly.
+ */
+export function windowStart(now: number, windowMs: number): number {
+  return Math.floor((now - windowMs) / ACTIVITY_BUCKET_MS) * ACTIVITY_BUCKET_MS;
+}
+
+/**
  * The pods seen in the window that match the filters, ranked by `sort`, the first `limit`. Ranking by a gauge
  * reads each pod's newest entry; ranking by churn or failed connects over a window within the recent-activity
- * horizon ranks by the 30 s buckets first and computes exact figures only for a margin of candidates, so a
- * query over 50,000 pods decodes a few dozen histories, not 50,000.
+ * horizon ranks by the 30 s buckets (the same windows as the exact sums: see windowStart) and decodes only the
+ * histories of the pods it returns, so a query over 50,000 pods decodes a few dozen histories, not 50,000.
  */
 export function listPods(model: ClusterModel, peers: PeerLookup | null, q: PodListQuery, now: number) {
-  const since = now - q.window;
+  const since = windowStart(now, q.window);
   const matched: PodRecord[] = [];
   const filtered = q.namespace !== undefined || q.node !== undefined || q.workload !== undefined;
   for (const r of model.podRecords())
@@ -155,8 +164,8 @@ export function listPods(model: ClusterModel, peers: PeerLookup | null, q: PodLi
       r.recent.sumSince(since, now, sum);
       approx[i] = q.sort === "churn" ? churnPerSecond(sum.opens, sum.coveredMs) : sum.failed;
     });
-    // A bucket may reach up to 30 s before the window: rank a margin of candidates exactly.
-    candidates = topIndices(approx, q.limit * 2 + 20).map((i) => matched[i] as PodRecord);
+    // A margin for ties (and windows that arrived too late for the ring), settled by the exact sums below.
+    candidates = topIndices(approx, q.limit + 10).map((i) => matched[i] as PodRecord);
   } else candidates = matched;
 
   const ranked = candidates
