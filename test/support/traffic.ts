@@ -4,7 +4,7 @@ import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { exec, type Pod } from "./netns-pods.js";
 
-export const TRAFFIC_SCRIPT = fileURLToPath(new URL("./traffic.mjs", import.meta.url));
+export const TRAFFIC_SCRIPT = fileURLToPath(new URL("../../local/traffic.mjs", import.meta.url));
 
 export interface ClientResult {
   ok: number;
