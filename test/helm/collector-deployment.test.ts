@@ -1,0 +1,59 @@
+/**
+ * The collector started the way the chart's Deployment starts it — its args and env, the rules file from the
+ * chart's ConfigMap at the path RULES names — loads the rules the chart renders (defaults and custom) and
+ * becomes ready against a nats-server. Mapped: the bundled NATS Service → a test nats-server; the port → a free
+ * loopback port; alert sinks → a closed loopback port; no kube API (peer names off).
+ */
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import path from "node:path";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { CLI } from "../support/agent-process.js";
+import { type NatsServer, startNatsServer } from "../support/nats-server.js";
+import { startService } from "../support/service-process.js";
+import { container, envOf, one, render } from "./chart.js";
+import { waitHttpOk } from "./daemonset-agent.js";
+
+describe("collector started with the Deployment's args, env and rules ConfigMap", () => {
+  let nats: NatsServer;
+  let dir: string;
+
+  beforeAll(async () => {
+    nats = await startNatsServer();
+    dir = await mkdtemp(path.join(tmpdir(), "tcpstate-collector-deploy-"));
+  });
+
+  afterAll(async () => {
+    await nats?.destroy();
+    if (dir) await rm(dir, { recursive: true, force: true });
+  });
+
+  for (const valuesFiles of [[], ["ci/custom-rules-values.yaml"], ["ci/ha-collector-values.yaml"]]) {
+    it(`loads the rendered rules and answers /readyz (${valuesFiles[0] ?? "default values"})`, async () => {
+      const objects = render({ valuesFiles });
+      const c = container(one(objects, "Deployment", "-collector"), "collector");
+      const env = envOf(c) as Record<string, string>;
+      expect(env.RULES).toBe("/etc/tcpstate/rules.yaml");
+      const rules = path.join(
+        dir,
+        `rules-${valuesFiles.length ? path.basename(valuesFiles[0] as string) : "default"}`,
+      );
+      await writeFile(rules, one(objects, "ConfigMap", "-collector-rules").data["rules.yaml"]);
+      // Alert sinks (HA values) point at a closed loopback port: no traffic leaves this machine.
+      for (const sink of ["ALERTMANAGER_URL", "WEBHOOK_URL"])
+        if (env[sink]) env[sink] = "http://127.0.0.1:9/";
+      const service = await startService([CLI, ...(c.args as string[]), "--listen", "127.0.0.1:0"], {
+        env: { ...env, RULES: rules, NATS_URL: nats.url },
+      });
+      try {
+        await waitHttpOk(`http://127.0.0.1:${service.port}/readyz`, 30_000);
+        expect(service.logs).toContainEqual(
+          expect.objectContaining({ msg: "alert rules loaded", file: rules }),
+        );
+        expect(service.logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
+      } finally {
+        expect(await service.stop()).toBe(0);
+      }
+    }, 60_000);
+  }
+});
