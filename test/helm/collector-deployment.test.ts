@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/agent-process.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { startService } from "../support/service-process.js";
-import { container, envOf, one, render } from "./chart.js";
+import { container, envOf, MONITORING_API, one, render } from "./chart.js";
 import { waitHttpOk } from "./daemonset-agent.js";
 
 describe("collector started with the Deployment's args, env and rules ConfigMap", () => {
@@ -51,6 +51,28 @@ describe("collector started with the Deployment's args, env and rules ConfigMap"
           expect.objectContaining({ msg: "alert rules loaded", file: rules }),
         );
         expect(service.logs.filter((l) => Number(l.level) >= 50)).toEqual([]);
+        // Every metric the chart's PrometheusRule and Grafana dashboard query is one this collector exports.
+        const exported = new Set(
+          [
+            ...(await (await fetch(`http://127.0.0.1:${service.port}/metrics`)).text()).matchAll(
+              /^# TYPE (\S+)/gm,
+            ),
+          ].map((m) => m[1]),
+        );
+        const monitored = render({
+          valuesFiles,
+          set: { "monitoring.prometheusRule.enabled": "true" },
+          apiVersions: [MONITORING_API],
+        });
+        const queries = [
+          ...one(monitored, "PrometheusRule").spec.groups[0].rules.map((r: { expr: string }) => r.expr),
+          ...JSON.parse(one(monitored, "ConfigMap", "-dashboard").data["tcpstate.json"]).panels.flatMap(
+            (p: { targets?: { expr: string }[] }) => (p.targets ?? []).map((t) => t.expr),
+          ),
+        ] as string[];
+        const queried = new Set(queries.flatMap((q) => q.match(/tcpstate_[a-z_]+/g) ?? []));
+        expect(queried.size).toBeGreaterThan(10);
+        expect([...queried].filter((m) => !exported.has(m))).toEqual([]);
       } finally {
         expect(await service.stop()).toBe(0);
       }
