@@ -46,7 +46,7 @@ describe("PrometheusRule (promtool)", () => {
     }
   });
 
-  it("fires TimeWaitBuildup for a buildup pod, not a steady one; fires SynRecvBuildup (promtool test rules)", () => {
+  it("fires TimeWaitBuildup for a buildup pod, not a steady one, and each other rule (promtool test rules)", () => {
     ruleFile("rules.yaml", { set: { "monitoring.prometheusRule.enabled": "true" } });
     copyFileSync(FIXTURE, path.join(dir, "tests.yaml"));
     const r = promtool(["test", "rules", "tests.yaml"]);
