@@ -35,6 +35,8 @@ export interface PodNetwork {
 export interface ExecOptions {
   timeoutMs?: number;
   env?: NodeJS.ProcessEnv;
+  /** Aborting kills the command (SIGKILL) and rejects. */
+  signal?: AbortSignal;
 }
 
 /** Runs argv inside the pod's netns and returns stdout; rejects on non-zero exit or timeout (SIGKILL). */
@@ -44,6 +46,7 @@ export async function exec(pod: Pick<Pod, "netns">, argv: string[], opts: ExecOp
     killSignal: "SIGKILL",
     maxBuffer: 64 * 1024 * 1024,
     env: opts.env ?? process.env,
+    signal: opts.signal,
   });
   return stdout;
 }

@@ -52,3 +52,20 @@ export async function readProcCgroup(procRoot: string, pid: number): Promise<Cgr
     return null;
   }
 }
+
+// Container runtimes' scopes outside Kubernetes: systemd driver docker-<id>.scope, libpod-<id>.scope (podman),
+// cri-containerd-<id>.scope, crio-<id>.scope; cgroupfs driver /docker/<id>, /libpod_parent/libpod-<id>.
+const RUNTIME_SCOPE = /(?:^|\/)(docker|libpod|cri-containerd|crio)-([0-9a-f]{64})(?:\.scope)?(?:\/|$)/;
+const CGROUPFS_DOCKER = /(?:^|\/)docker\/([0-9a-f]{64})(?:\/|$)/;
+
+/** "docker-3f2a1b9c0d12" (runtime and short id) for a process in a container runtime's cgroup, else null. */
+export function containerNameOf(procCgroupText: string): string | null {
+  for (const line of procCgroupText.split("\n")) {
+    const path = line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+    const scope = RUNTIME_SCOPE.exec(path);
+    if (scope) return `${scope[1] === "libpod" ? "podman" : scope[1]}-${(scope[2] as string).slice(0, 12)}`;
+    const docker = CGROUPFS_DOCKER.exec(path);
+    if (docker) return `docker-${(docker[1] as string).slice(0, 12)}`;
+  }
+  return null;
+}

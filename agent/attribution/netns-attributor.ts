@@ -1,6 +1,7 @@
+import { readFile } from "node:fs/promises";
 import type { Owner } from "../wire/summary.js";
 import type { CgroupIndex } from "./cgroup-index.js";
-import { readProcCgroup } from "./cgroup-path.js";
+import { containerNameOf, readProcCgroup } from "./cgroup-path.js";
 import { scanNetns } from "./netns-scan.js";
 import type { PodLookup } from "./pod-index.js";
 import { readNetnsAddresses } from "./proc-net.js";
@@ -9,6 +10,8 @@ interface NetnsFacts {
   pid: number;
   podUid: string | null;
   ips: string[];
+  /** Standalone: the container (runtime and short id) or else the process (comm-pid) the netns belongs to. */
+  localName: string | null;
 }
 
 export interface NetnsAttributorOptions {
@@ -18,6 +21,15 @@ export interface NetnsAttributorOptions {
   pods: PodLookup | null;
   /** cgroup id → pod, for the pods that share the host netns (hostNetwork); null: no cgroup v2 mount. */
   cgroups: CgroupIndex | null;
+}
+
+/** Without Kubernetes, an unnamed netns is named by its container (runtime cgroup), else by its process. */
+async function localNameOf(procRoot: string, pid: number): Promise<string | null> {
+  const [cgroup, comm] = await Promise.all([
+    readFile(`${procRoot}/${pid}/cgroup`, "utf8").catch(() => ""),
+    readFile(`${procRoot}/${pid}/comm`, "utf8").catch(() => ""),
+  ]);
+  return containerNameOf(cgroup) ?? (comm.trim() ? `${comm.trim()}-${pid}` : null);
 }
 
 /**
@@ -49,11 +61,12 @@ export class NetnsAttributor {
           next.set(inode, known);
           return;
         }
-        const [cgroup, ips] = await Promise.all([
+        const [cgroup, ips, localName] = await Promise.all([
           readProcCgroup(procRoot, pid),
           readNetnsAddresses(procRoot, pid),
+          pods ? null : localNameOf(procRoot, pid),
         ]);
-        next.set(inode, { pid, podUid: cgroup?.podUid ?? null, ips });
+        next.set(inode, { pid, podUid: cgroup?.podUid ?? null, ips, localName });
       }),
     );
     this.facts = next;
@@ -114,7 +127,7 @@ export class NetnsAttributor {
         return owner;
       }
     }
-    return { kind: "netns", name: this.names.get(inode) ?? `netns-${inode}` };
+    return { kind: "netns", name: this.names.get(inode) ?? facts?.localName ?? `netns-${inode}` };
   }
 
   /** A host-netns socket's owner: the hostNetwork pod its cgroup names, else the host. */
