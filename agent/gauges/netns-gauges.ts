@@ -1,5 +1,5 @@
 import { TcpState } from "../probe/tcp-state.js";
-import type { GaugeState, NetnsCounterName, NetnsCounters, SocketGauges } from "../wire/gauges.js";
+import type { GaugeState, NetnsCounters, SocketGauges } from "../wire/gauges.js";
 import {
   adoptBaseline,
   type Baseline,
@@ -14,6 +14,13 @@ import {
 } from "./derived-gauges.js";
 import { readInuse6, readNetnsCounters, type TcpSockstat } from "./proc-counters.js";
 import { type Listener, readSocketTable, readSocketTableByPod, type SocketTable } from "./socket-table.js";
+import {
+  counterDeltas,
+  SYN_PRESSURE,
+  type TimeWaitListing,
+  tableIsStale,
+  wantTimeWaitPeers,
+} from "./table-staleness.js";
 import type { LedgerMark, TransitionLedger } from "./transition-ledger.js";
 
 /** What one gauge pass knows of a network namespace. */
@@ -31,15 +38,12 @@ export interface NetnsGauges {
   podTables?: Map<string, SocketTable>;
 }
 
-interface Last {
+interface Last extends TimeWaitListing {
   sockstat: TcpSockstat;
   counters: NetnsCounters;
   synRetrans: number;
   table: SocketTable;
   podTables?: Map<string, SocketTable>;
-  /** When TIME_WAIT peers were last listed, and how many TIME_WAIT sockets there were then. */
-  timeWaitListedAt: number;
-  timeWaitListed: number;
   /** Derived gauges (agent/gauges/derived-gauges.ts): the table read they start from. */
   baseline?: Baseline;
   /** A table read waiting for the ticks around it, to become the baseline. */
@@ -56,25 +60,6 @@ interface Last {
   finWait2TimeWaitAtRead: number;
   /** The kernel skipped tracepoint runs while this netns counted: its flows may miss some. */
   missed: boolean;
-}
-
-/** TIME_WAIT peers are listed again after this long, or when the TIME_WAIT count moved by a tenth. */
-export const TIME_WAIT_PEERS_MAX_AGE_MS = 30_000;
-/** A quiet netns's derived total is checked against sockstat at least this often. */
-export const DRIFT_CHECK_MS = 60_000;
-
-/** Should this read list TIME_WAIT sockets (to name their peers)? They cost the most when they are many. */
-export function wantTimeWaitPeers(
-  last: Pick<Last, "timeWaitListedAt" | "timeWaitListed"> | undefined,
-  tw: number,
-  now: number,
-): boolean {
-  if (tw === 0) return false;
-  if (!last || last.timeWaitListedAt === 0) return true;
-  return (
-    now - last.timeWaitListedAt >= TIME_WAIT_PEERS_MAX_AGE_MS ||
-    Math.abs(tw - last.timeWaitListed) > Math.max(1, last.timeWaitListed / 10)
-  );
 }
 
 export interface GaugeReaderOptions {
@@ -98,43 +83,8 @@ export interface GaugeReaderOptions {
   optionalReadsPerPass?: number;
 }
 
-/** Did anything that can change a socket's state happen in this netns since the last table read? */
-export function tableIsStale(
-  last: Pick<Last, "counters" | "sockstat" | "table"> | undefined,
-  sockstat: TcpSockstat,
-  counters: NetnsCounters,
-  hadTransitions: boolean,
-): boolean {
-  if (!last) return true;
-  return (
-    hadTransitions ||
-    // Every handshake, close and retransmit moves a segment counter; TIME_WAIT expiry moves tw.
-    counters.in_segs !== last.counters.in_segs ||
-    counters.out_segs !== last.counters.out_segs ||
-    sockstat.inuse !== last.sockstat.inuse ||
-    sockstat.tw !== last.sockstat.tw ||
-    // Request socks expire silently after their last SYN-ACK retransmit: watch them until they are gone.
-    last.table.gauges.SYN_RECV > 0
-  );
-}
-
-/** Counters whose move means SYN trouble: request socks that live, queues that fill. */
-const SYN_PRESSURE: readonly NetnsCounterName[] = [
-  "listen_overflows",
-  "listen_drops",
-  "req_q_full_drops",
-  "req_q_full_do_cookies",
-  "syncookies_sent",
-];
-
-function deltas(now: NetnsCounters, before: NetnsCounters | undefined): NetnsCounters {
-  const out = { ...now };
-  for (const k of Object.keys(out) as NetnsCounterName[]) {
-    const d = before ? now[k] - before[k] : 0;
-    out[k] = Math.max(d, 0); // a counter that went back belongs to a new netns with a reused inode
-  }
-  return out;
-}
+/** A quiet netns's derived total is checked against sockstat at least this often. */
+export const DRIFT_CHECK_MS = 60_000;
 
 /** One netns in one pass: what was read cheaply and whether its table is read. */
 interface Plan {
@@ -427,7 +377,7 @@ export class NetnsGaugeReader {
       sockets,
       listeners: table.listeners,
       timeWaitByPeer,
-      counterDeltas: deltas(cheap.counters, last?.counters),
+      counterDeltas: counterDeltas(cheap.counters, last?.counters),
       tableRead: p.table !== null,
       ...(podTables ? { podTables } : {}),
     };

@@ -3,12 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import {
-  NetnsGaugeReader,
-  TIME_WAIT_PEERS_MAX_AGE_MS,
-  tableIsStale,
-  wantTimeWaitPeers,
-} from "../../../agent/gauges/netns-gauges.js";
+import { NetnsGaugeReader } from "../../../agent/gauges/netns-gauges.js";
 import {
   parseProcNetCounters,
   parseSockstat,
@@ -16,6 +11,11 @@ import {
   type TcpSockstat,
 } from "../../../agent/gauges/proc-counters.js";
 import { parseSsTable } from "../../../agent/gauges/socket-table.js";
+import {
+  TIME_WAIT_PEERS_MAX_AGE_MS,
+  tableIsStale,
+  wantTimeWaitPeers,
+} from "../../../agent/gauges/table-staleness.js";
 import { GAUGE_STATES, NETNS_COUNTERS, type NetnsCounters } from "../../../agent/wire/gauges.js";
 
 /*
