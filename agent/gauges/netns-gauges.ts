@@ -245,7 +245,12 @@ export class NetnsGaugeReader {
         lastReadAt: last?.lastReadAt ?? 0,
         now,
       });
-    } else if (!last || tableIsStale(last, cheap.sockstat, cheap.counters, hadTransitions)) {
+    } else if (
+      !last ||
+      // Gauges were derived until now (the count stream stopped or broke): the last table read is old.
+      last.baseline ||
+      tableIsStale(last, cheap.sockstat, cheap.counters, hadTransitions)
+    ) {
       plan.reason = "changed";
     }
     return plan;
@@ -349,7 +354,7 @@ export class NetnsGaugeReader {
       podTables,
       timeWaitListedAt,
       timeWaitListed,
-      baseline: last?.baseline,
+      baseline: p.derived ? last?.baseline : undefined,
       candidate: p.candidate ?? last?.candidate,
       drift: p.drift ?? last?.drift,
       driftFailed: last?.driftFailed ?? false,

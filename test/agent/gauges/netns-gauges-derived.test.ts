@@ -184,22 +184,38 @@ describe("NetnsGaugeReader with a ledger: derived gauges", () => {
     expect(reader.readsByReason.get("drift")).toBe(1);
   });
 
-  it("re-reads every derived netns after the count stream broke", async () => {
+  it("re-reads every derived netns after the count stream broke (lost output, a missing flush)", async () => {
     await writeNet(PID, {});
-    const { reader, ledger, tick, pass, time } = setup(new Map([[PID, fullOnly]]));
+    const { reader, ledger, tick, pass } = setup(new Map([[PID, fullOnly]]));
     tick();
     await pass();
     tick();
     tick();
     await pass();
-    ledger.stop();
-    await pass(); // bpftrace down: nothing derived, nothing read (nothing changed)
-    ledger.start();
-    time.seq = 0;
+    ledger.breakStream();
     tick();
     const g = (await pass()).get(NS);
     expect(g?.tableRead).toBe(true);
     expect(reader.readsByReason.get("stream-broke")).toBe(1);
+  });
+
+  it("reads the table while bpftrace is down (nothing derived), and starts afresh when it is back", async () => {
+    await writeNet(PID, {});
+    const { reader, ledger, readTable, tick, pass, time } = setup(new Map([[PID, fullOnly]]));
+    tick();
+    await pass();
+    tick();
+    tick();
+    await pass();
+    expect(readTable).toHaveBeenCalledTimes(1);
+    ledger.stop();
+    expect((await pass()).get(NS)?.tableRead).toBe(true); // the last read is old: read it now
+    expect((await pass()).get(NS)?.tableRead).toBe(false); // then as before derived gauges: when changed
+    ledger.start();
+    time.seq = 0;
+    tick();
+    expect((await pass()).get(NS)?.tableRead).toBe(true);
+    expect(reader.readsByReason.get("first")).toBe(2);
   });
 
   it("does not adopt a busy read that was not forced: the exact baseline stays", async () => {
