@@ -167,6 +167,8 @@ export class AlertEngine {
       }
       const instances = evaluateRule(name, this.rules, sample, pod.memory);
       if (instances === null) continue;
+      // Most pods have no alert and most conditions are false: nothing to allocate then.
+      if (pod.alerts.size === 0 && !instances.some((i) => i.active)) continue;
       const seen = new Set<string>();
       for (const inst of instances) {
         const k = `${name}\u0000${inst.key}`;
@@ -198,9 +200,10 @@ export class AlertEngine {
         alert.value = inst.value;
         alert.lastEvaluatedAt = t;
         if (inst.active || alert.lifecycle.state === "pending") {
+          const texts = inst.texts();
           alert.annotations = {
-            summary: `${name} on ${pod.identity.namespace ? `${pod.identity.namespace}/` : ""}${pod.identity.pod}: ${inst.summary}`,
-            description: inst.description,
+            summary: `${name} on ${pod.identity.namespace ? `${pod.identity.namespace}/` : ""}${pod.identity.pod}: ${texts.summary}`,
+            description: texts.description,
             ...(rule.runbookUrl ? { runbook_url: rule.runbookUrl } : {}),
           };
         }

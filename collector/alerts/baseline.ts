@@ -1,7 +1,7 @@
 /**
  * A pod's own normal level of one value: the median of per-bucket means over a trailing window, kept in a
  * fixed ring of at most 60 buckets (a minute each for a 1 h window; at least 1 s). The bucket still filling is
- * left out, so a sudden buildup is compared with what came before it. Compact: ≈ 720 bytes per pod and rule.
+ * left out, so a sudden buildup is compared with what came before it. Compact: ≈ 480 bytes per pod and rule.
  */
 export const BASELINE_BUCKETS = 60;
 
@@ -9,8 +9,8 @@ export class Baseline {
   readonly bucketMs: number;
   private readonly size: number;
   private readonly means: Float32Array;
-  /** Bucket number (time ÷ bucketMs) held in each slot; -1 when empty. */
-  private readonly slots: Float64Array;
+  /** 1 + the bucket number (time ÷ bucketMs: < 2^32 until 2106 with buckets ≥ 1 s) in each slot; 0 when empty. */
+  private readonly slots: Uint32Array;
   private current = -1;
   private sum = 0;
   private weight = 0;
@@ -21,7 +21,7 @@ export class Baseline {
     this.bucketMs = Math.max(1000, Math.ceil(windowMs / BASELINE_BUCKETS));
     this.size = Math.max(1, Math.ceil(windowMs / this.bucketMs));
     this.means = new Float32Array(this.size);
-    this.slots = new Float64Array(this.size).fill(-1);
+    this.slots = new Uint32Array(this.size);
   }
 
   /** A sample at time `t` (ms), weighted by the window it covers. Samples older than the bucket filling are ignored. */
@@ -41,7 +41,7 @@ export class Baseline {
     if (this.current < 0 || this.weight === 0) return;
     const slot = this.current % this.size;
     this.means[slot] = this.sum / this.weight;
-    this.slots[slot] = this.current;
+    this.slots[slot] = this.current + 1;
     this.sum = 0;
     this.weight = 0;
     this.cachedAt = Number.NaN;
@@ -55,7 +55,7 @@ export class Baseline {
     if (bucket > this.current && this.weight > 0) this.flush();
     const values: number[] = [];
     for (let i = 0; i < this.size; i++) {
-      const b = this.slots[i] as number;
+      const b = (this.slots[i] as number) - 1;
       if (b >= 0 && b < bucket && b >= bucket - this.size) values.push(this.means[i] as number);
     }
     values.sort((a, b) => a - b);

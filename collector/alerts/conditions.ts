@@ -41,8 +41,8 @@ export interface Instance {
   active: boolean;
   value: number;
   labels: Record<string, string>;
-  summary: string;
-  description: string;
+  /** The annotations' texts: built only for alerts that exist (most windows need none). */
+  texts(): { summary: string; description: string };
 }
 
 const fmt = (n: number) => (Number.isInteger(n) ? String(n) : n.toFixed(n < 10 ? 2 : 1));
@@ -71,8 +71,10 @@ function timeWaitBuildup(rule: BaselineRule, s: WindowSample, m: PodMemory): Ins
       active: aboveBaseline(tw, rule, baseline),
       value: tw,
       labels: {},
-      summary: `${tw} TIME_WAIT sockets, above the floor of ${rule.floor} and ${rule.factor}× its baseline`,
-      description: `TIME_WAIT ${tw}${estimated}; floor ${rule.floor}; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.`,
+      texts: () => ({
+        summary: `${tw} TIME_WAIT sockets, above the floor of ${rule.floor} and ${rule.factor}× its baseline`,
+        description: `TIME_WAIT ${tw}${estimated}; floor ${rule.floor}; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.`,
+      }),
     },
   ];
 }
@@ -109,17 +111,21 @@ function synRecvBuildup(rule: BaselineRule, s: WindowSample, m: PodMemory): Inst
   const listener = busiestListener(s.entry.listeners);
   const port = listener ? String(listener.port) : "";
   const p = m.synPressure;
-  const counters = pressure
-    ? ` Listen overflows ${p.listenOverflows}, SYN cookies sent ${p.syncookiesSent}, SYN-queue drops ${p.reqQFullDrops} in the window of ${new Date(m.lastSynPressureAt).toISOString()}.`
-    : "";
   return [
     {
       key: "",
       active: aboveBaseline(synRecv, rule, baseline) || pressure,
       value: synRecv,
       labels: { port },
-      summary: `${synRecv} half-open (SYN_RECV) connections${port ? ` on port ${port}` : ""}${pressure ? ", SYNs dropped or answered with cookies" : ""}`,
-      description: `SYN_RECV ${synRecv}${listener ? ` (port ${port}: SYN queue ${listener.synQueue}, accept queue ${listener.acceptQueue}/${listener.backlog})` : ""}; floor ${rule.floor}; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.${counters}`,
+      texts: () => {
+        const counters = pressure
+          ? ` Listen overflows ${p.listenOverflows}, SYN cookies sent ${p.syncookiesSent}, SYN-queue drops ${p.reqQFullDrops} in the window of ${new Date(m.lastSynPressureAt).toISOString()}.`
+          : "";
+        return {
+          summary: `${synRecv} half-open (SYN_RECV) connections${port ? ` on port ${port}` : ""}${pressure ? ", SYNs dropped or answered with cookies" : ""}`,
+          description: `SYN_RECV ${synRecv}${listener ? ` (port ${port}: SYN queue ${listener.synQueue}, accept queue ${listener.acceptQueue}/${listener.backlog})` : ""}; floor ${rule.floor}; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.${counters}`,
+        };
+      },
     },
   ];
 }
@@ -133,8 +139,10 @@ function ephemeralPortPressure(rule: PortPressureRule, s: WindowSample): Instanc
     active: d.count >= threshold,
     value: d.count,
     labels: { destination: d.endpoint },
-    summary: `${d.count} TIME_WAIT sockets toward ${d.endpoint}: ${fmt((100 * d.count) / size)}% of the ephemeral port range`,
-    description: `TIME_WAIT toward ${d.endpoint} ${d.count} of ${size} ports (${rule.portRange.low}-${rule.portRange.high}); threshold ${rule.ratio} × ${size} = ${fmt(threshold)}. ESTABLISHED connections toward it are not counted (not on the wire yet).`,
+    texts: () => ({
+      summary: `${d.count} TIME_WAIT sockets toward ${d.endpoint}: ${fmt((100 * d.count) / size)}% of the ephemeral port range`,
+      description: `TIME_WAIT toward ${d.endpoint} ${d.count} of ${size} ports (${rule.portRange.low}-${rule.portRange.high}); threshold ${rule.ratio} × ${size} = ${fmt(threshold)}. ESTABLISHED connections toward it are not counted (not on the wire yet).`,
+    }),
   }));
 }
 
@@ -151,8 +159,10 @@ function connectionChurnSpike(rule: BaselineRule, s: WindowSample, m: PodMemory)
       active: aboveBaseline(churn, rule, baseline),
       value: churn,
       labels: {},
-      summary: `${fmt(churn)} new connections/s, above the floor of ${rule.floor}/s and ${rule.factor}× its baseline`,
-      description: `churn ${fmt(churn)}/s (active opens ${s.entry.window.active_opens}, passive opens ${s.entry.window.passive_opens} in ${s.durationMs / 1000}s); floor ${rule.floor}/s; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.`,
+      texts: () => ({
+        summary: `${fmt(churn)} new connections/s, above the floor of ${rule.floor}/s and ${rule.factor}× its baseline`,
+        description: `churn ${fmt(churn)}/s (active opens ${s.entry.window.active_opens}, passive opens ${s.entry.window.passive_opens} in ${s.durationMs / 1000}s); floor ${rule.floor}/s; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.`,
+      }),
     },
   ];
 }
@@ -168,8 +178,10 @@ function closeWaitLeak(rule: FloorRule, s: WindowSample, m: PodMemory): Instance
       active: cw >= rule.floor && (previous === null || cw >= previous),
       value: cw,
       labels: {},
-      summary: `${cw} CLOSE_WAIT sockets and not decreasing: the application does not close connections its peers closed`,
-      description: `CLOSE_WAIT ${cw} (previous window ${previous ?? "none"}); floor ${rule.floor}; never decreasing for ${rule.forMs / 1000}s fires.`,
+      texts: () => ({
+        summary: `${cw} CLOSE_WAIT sockets and not decreasing: the application does not close connections its peers closed`,
+        description: `CLOSE_WAIT ${cw} (previous window ${previous ?? "none"}); floor ${rule.floor}; never decreasing for ${rule.forMs / 1000}s fires.`,
+      }),
     },
   ];
 }
