@@ -110,7 +110,7 @@ async function main(): Promise<void> {
     registry: new Registry(),
     model,
     peers: null,
-    events: new EventTap(() => undefined, null, logger),
+    events: new EventTap(() => undefined, null),
     logger,
     readiness: () => ({ ready: true, waitingFor: [] }),
     clock: () => end,

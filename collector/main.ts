@@ -1,4 +1,4 @@
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { connect } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { natsAuthFromConfig, natsConnectionOptions } from "../agent/wire/nats-connection.js";
 import { kubeConfigAvailable, loadKubeConfig } from "../common/kube-list-watch.js";
@@ -8,6 +8,7 @@ import type { CollectorConfig } from "./config.js";
 import { startCollectorHttp } from "./http/collector-http.js";
 import { SummaryIngest } from "./ingest/summary-ingest.js";
 import { EventTap } from "./live/event-tap.js";
+import { natsEventFeed } from "./live/nats-event-feed.js";
 import { ClusterModel } from "./model/cluster-model.js";
 import { PeerDirectory } from "./peers/peer-directory.js";
 import { registerPodMetrics } from "./pod-metrics.js";
@@ -23,18 +24,14 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
   const alerting = createAlerting(model, { ...config, logger: logger.child({ part: "alerts" }) });
   let ingest: SummaryIngest | undefined;
   let natsUp = false;
-  let connection: NatsConnection | undefined;
   const peers =
     config.peerNames === "on" && kubeConfigAvailable(config.kubeconfig)
       ? new PeerDirectory(loadKubeConfig(config.kubeconfig), logger.child({ part: "peers" }))
       : null;
   if (peers) void peers.start();
   else logger.info({ peerNames: config.peerNames }, "peer names off: destinations are shown as addresses");
-  const events = new EventTap(
-    () => (natsUp ? connection : undefined),
-    peers,
-    logger.child({ part: "events" }),
-  );
+  let feed: ReturnType<typeof natsEventFeed> | undefined;
+  const events = new EventTap(() => (natsUp ? feed : undefined), peers);
   // Connect in the background: an unreachable NATS keeps the collector unready, not dead. waitOnFirstConnect
   // retries an absent server by itself; what rejects (bad credentials) is retried here, and said.
   const options = natsConnectionOptions(config.natsUrl, natsAuthFromConfig(config), "tcpstate-collector");
@@ -57,7 +54,7 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
   const ingesting = (async () => {
     const conn = await nc;
     void alerting.attach(conn, () => ingest?.caughtUp === true);
-    connection = conn;
+    feed = natsEventFeed(conn, logger.child({ part: "events" }));
     natsUp = true;
     logger.info({ server: conn.getServer() }, "connected to NATS");
     void (async () => {

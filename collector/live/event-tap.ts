@@ -54,81 +54,49 @@ export function matchesEvent(e: EnrichedEvent, f: EventFilter): boolean {
   );
 }
 
+/** Where live transitions come from: NATS (the agents, under leases) or an agent in the same process. */
+export interface EventFeed {
+  /** Starts the stream(s) and delivers each transition to `onEvent` until the returned function is called. */
+  open(onEvent: (e: TransitionEvent) => void): () => void;
+}
+
 /**
- * The live transition stream for `tail` clients of the collector: while at least one watches, it holds event
- * leases on every agent (tcpstate.v1.control.events) and relays tcpstate.v1.events.* to each watcher through
- * its filter; when the last one leaves it lets the leases lapse, so the agents' per-event bpftrace stops.
+ * The live transition stream for `tail` clients of the collector: while at least one watches, the feed is open
+ * and each transition goes, named, to every watcher whose filter it passes; when the last one leaves the feed
+ * closes (so the agents' per-event bpftrace stops).
  */
 export class EventTap {
   private readonly watchers = new Set<{ filter: EventFilter; send(e: EnrichedEvent): void }>();
-  private sub: Subscription | undefined;
-  private renew: NodeJS.Timeout | undefined;
-  badEvents = 0;
+  private close: (() => void) | undefined;
 
   constructor(
-    private readonly connection: () => NatsConnection | undefined,
+    private readonly feed: () => EventFeed | undefined,
     private readonly peers: PeerLookup | null,
-    private readonly logger: Logger,
   ) {}
 
   get watching(): number {
     return this.watchers.size;
   }
 
-  /** Starts relaying matching events to `send`; returns the function that stops it. Throws without NATS. */
+  /** Starts relaying matching events to `send`; returns the function that stops it. Throws without a feed. */
   watch(filter: EventFilter, send: (e: EnrichedEvent) => void): () => void {
-    const nc = this.connection();
-    if (!nc) throw new Error("not connected to NATS: live events come from the agents through it");
+    const feed = this.feed();
+    if (!feed) throw new Error("not connected to NATS: live events come from the agents through it");
     const watcher = { filter, send };
     this.watchers.add(watcher);
-    if (!this.sub) this.open(nc);
+    this.close ??= feed.open((raw) => {
+      const event = enrichEvent(raw, this.peers);
+      for (const w of this.watchers) if (matchesEvent(event, w.filter)) w.send(event);
+    });
     return () => {
       this.watchers.delete(watcher);
-      if (this.watchers.size === 0) this.close();
+      if (this.watchers.size === 0) this.stop();
     };
-  }
-
-  private open(nc: NatsConnection): void {
-    this.sub = nc.subscribe(`${EVENTS_SUBJECT_PREFIX}.>`, {
-      callback: (err, msg) => {
-        if (err) return;
-        let parsed: ReturnType<typeof TransitionEventSchema.safeParse>;
-        try {
-          parsed = TransitionEventSchema.safeParse(msg.json());
-        } catch {
-          parsed = TransitionEventSchema.safeParse(undefined);
-        }
-        if (!parsed.success) {
-          if (this.badEvents++ === 0)
-            this.logger.warn(
-              { subject: msg.subject, reason: parsed.error.issues[0]?.message },
-              "bad transition event on the live stream (counted, not relayed)",
-            );
-          return;
-        }
-        const event = enrichEvent(parsed.data, this.peers);
-        for (const w of this.watchers) if (matchesEvent(event, w.filter)) w.send(event);
-      },
-    });
-    const lease = () => {
-      const request: EventLeaseRequest = { leaseSeconds: LEASE_SECONDS };
-      nc.publish(EVENTS_CONTROL_SUBJECT, JSON.stringify(request));
-    };
-    lease();
-    this.renew = setInterval(lease, RENEW_MS);
-    this.logger.info("live events: leases held on every agent");
-  }
-
-  private close(): void {
-    clearInterval(this.renew);
-    this.renew = undefined;
-    this.sub?.unsubscribe();
-    this.sub = undefined;
-    this.logger.info(`live events: no watcher left; agents stop within ${LEASE_SECONDS} s`);
   }
 
   stop(): void {
     this.watchers.clear();
-    if (this.sub) this.close();
+    this.close?.();
+    this.close = undefined;
   }
 }

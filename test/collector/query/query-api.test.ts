@@ -85,7 +85,7 @@ describe("query API", () => {
       registry: new Registry(),
       model,
       peers: { byIp: (ip) => peers.get(ip) },
-      events: new EventTap(() => undefined, null, logger),
+      events: new EventTap(() => undefined, null),
       logger,
       readiness: () => ({ ready: true, waitingFor: [] }),
       clock: () => NOW,
