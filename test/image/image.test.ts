@@ -53,8 +53,8 @@ async function freePort(): Promise<number> {
 const containers: string[] = [];
 let dir: string;
 
-function logsOf(name: string): string {
-  const r = spawnSync("podman", ["logs", "--tail", "30", name], { encoding: "utf8" });
+function logsOf(name: string, tail = 30): string {
+  const r = spawnSync("podman", ["logs", "--tail", String(tail), name], { encoding: "utf8" });
   return `${r.stdout}${r.stderr}`;
 }
 
@@ -250,10 +250,12 @@ describe("image: the collector as the image's non-root user", () => {
     await nats?.destroy();
   }, 60_000);
 
-  it("answers /readyz against a test nats-server, running as uid 10001", async () => {
+  it("answers /readyz against a test nats-server, running as uid 10001 with the chart's rules", async () => {
     await waitHttpOk(`http://127.0.0.1:${port}/readyz`, 60_000).catch((err: Error) => {
       throw new Error(`${err.message}\ncontainer log:\n${logsOf(name)}`);
     });
     expect(podman(["exec", name, "id", "-u"]).trim()).toBe("10001");
+    // It read the chart's rules file where the Deployment mounts it.
+    expect(logsOf(name, -1)).toContain('"msg":"alert rules loaded"');
   }, 90_000);
 });
