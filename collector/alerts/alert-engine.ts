@@ -90,7 +90,7 @@ export class AlertEngine {
   private readonly nodes = new Map<string, { lastEnd: number; keys: Set<string> }>();
   /** Pending and firing alerts. */
   private readonly active = new Set<TrackedAlert>();
-  private resolved: { alert: TrackedAlert; event: AlertEvent }[] = [];
+  private resolved: { at: number; event: AlertEvent }[] = [];
   private readonly listeners: ((event: AlertEvent) => void)[] = [];
   /** The newest window end seen: the engine's clock. */
   dataTime = 0;
@@ -116,7 +116,7 @@ export class AlertEngine {
 
   private emit(alert: TrackedAlert, status: AlertEvent["status"]): void {
     const event = eventOf(alert, status);
-    if (status === "resolved") this.resolved.push({ alert, event });
+    if (status === "resolved") this.resolved.push({ at: alert.lifecycle.resolvedAt, event });
     for (const l of this.listeners) l(event);
   }
 
@@ -254,7 +254,7 @@ export class AlertEngine {
     for (const [key, pod] of this.pods) if (pod.lastSeen < horizon) this.forget(key, now);
     for (const [name, node] of this.nodes) if (node.lastEnd < horizon) this.nodes.delete(name);
     const keep = now - this.opts.resolvedRetentionMs;
-    this.resolved = this.resolved.filter((r) => r.alert.lifecycle.resolvedAt >= keep);
+    this.resolved = this.resolved.filter((r) => r.at >= keep);
   }
 
   /** Alerts in `state` ("all": pending and firing), newest first. */
@@ -269,6 +269,14 @@ export class AlertEngine {
   /** Firing alerts as events (what Alertmanager and a restarted collector's sinks are told). */
   firingEvents(): AlertEvent[] {
     return [...this.active].filter((a) => a.lifecycle.state === "firing").map((a) => eventOf(a, "firing"));
+  }
+
+  /**
+   * Takes a resolution the engine did not see happen (an alert the alerts stream shows firing that the replay
+   * did not rebuild: the rules changed meanwhile), so Alertmanager is told too.
+   */
+  adoptResolved(event: AlertEvent): void {
+    this.resolved.push({ at: Date.parse(event.endsAt ?? event.startsAt), event });
   }
 
   /** Alerts resolved within the retention, oldest first. */

@@ -19,7 +19,12 @@ import { defaultRules, RulesFileError } from "./rules-file.js";
 import { loadRulesFile, RulesWatcher } from "./rules-watcher.js";
 import { AlertmanagerSink } from "./sinks/alertmanager-sink.js";
 import type { DeliveryQueue, DeliveryStats } from "./sinks/delivery-queue.js";
-import { ensureAlertStream, natsAlertSink, publishedEventIds } from "./sinks/nats-sink.js";
+import {
+  type AlertStreamState,
+  ensureAlertStream,
+  natsAlertSink,
+  readAlertStream,
+} from "./sinks/nats-sink.js";
 import { webhookSink } from "./sinks/webhook-sink.js";
 
 export interface AlertingOptions {
@@ -48,6 +53,23 @@ export function missingEvents(
   }
   for (const e of firing) if (!published.has(eventId(e))) out.push({ at: e.firedAt, event: e });
   return out.sort((a, b) => a.at.localeCompare(b.at)).map((x) => x.event);
+}
+
+/**
+ * Alerts the stream shows firing (their newest event) that the engine neither has firing nor resolved with the
+ * same start: the replay did not rebuild them (the rules changed meanwhile, or the summaries aged out). They
+ * are resolved at `now`, so no consumer keeps an alert firing forever.
+ */
+export function orphanedFirings(
+  last: ReadonlyMap<string, AlertEvent>,
+  firing: readonly AlertEvent[],
+  resolved: readonly AlertEvent[],
+  now: number,
+): AlertEvent[] {
+  const known = new Set([...firing, ...resolved].map((e) => `${e.fingerprint}/${e.startsAt}`));
+  return [...last.values()]
+    .filter((e) => e.status === "firing" && !known.has(`${e.fingerprint}/${e.startsAt}`))
+    .map((e) => ({ ...e, status: "resolved", endsAt: new Date(now).toISOString() }));
 }
 
 export class Alerting {
@@ -119,7 +141,7 @@ export class Alerting {
     const log = this.opts.logger;
     const nats = natsAlertSink(nc, log);
     this.sinks.set("nats", nats);
-    let published: Set<string> | undefined;
+    let published: AlertStreamState | undefined;
     for (let attempt = 0; !this.stopped; attempt++) {
       try {
         while (!caughtUp() && !this.stopped) await new Promise((r) => setTimeout(r, 200));
@@ -127,7 +149,7 @@ export class Alerting {
           retentionMs: this.opts.retention,
           duplicateWindowMs: this.opts.duplicateWindow,
         });
-        published = await publishedEventIds(nc);
+        published = await readAlertStream(nc);
         break;
       } catch (err) {
         const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
@@ -139,7 +161,15 @@ export class Alerting {
       }
     }
     if (this.stopped || !published) return;
-    const missing = missingEvents(this.engine.firingEvents(), this.engine.resolvedEvents(), published);
+    const firing = this.engine.firingEvents();
+    const orphans = orphanedFirings(
+      published.last,
+      firing,
+      this.engine.resolvedEvents(),
+      this.engine.dataTime || Date.now(),
+    );
+    for (const e of orphans) this.engine.adoptResolved(e);
+    const missing = missingEvents(firing, this.engine.resolvedEvents(), published.ids);
     this.queues.push(nats);
     for (const e of missing) for (const q of this.queues) q.push(e);
     this.live = true;

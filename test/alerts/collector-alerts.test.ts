@@ -179,6 +179,34 @@ describe("collector alerts (real collector, nats-server, Alertmanager, webhook)"
     ]);
   });
 
+  /** Stops the collector, publishes `windows` windows with A's TIME_WAIT at `tw`, starts a new one. */
+  async function restartAcross(windows: number, tw: number): Promise<CollectorProcess> {
+    expect(await (collector as CollectorProcess).stop()).toBe(0);
+    collector = undefined;
+    await publish(windows, tw);
+    const c = await start();
+    collector = c;
+    await c.waitReady();
+    return c;
+  }
+  const hookLog = () => hooked.map((e) => `${e.labels.pod}:${e.status}`);
+  const streamMessages = async () =>
+    (await (await jetstreamManager(nc)).streams.info(ALERTS_STREAM)).state.messages;
+  const activeInAm = async () => (await am.alerts()).filter((a) => a.status.state === "active");
+
+  it("an alert that resolves while no collector runs is sent as resolved once the next one has caught up", async () => {
+    const c = await restartAcross(5, 10); // clear for longer than the hold-down, with no collector running
+    await expect
+      .poll(() => c.logs.find((l) => l.msg === "alert sinks live"), { timeout: 15_000 })
+      .toMatchObject({ firing: 0, catchUpEvents: 1 });
+    expect(await alerts(c)).toEqual([]);
+    await expect.poll(hookLog, { timeout: 10_000 }).toEqual(["a:firing", "a:resolved"]);
+    expect(hooked[1]?.startsAt).toBe(hooked[0]?.startsAt);
+    expect(hooked[1]?.endsAt).toBe(new Date(base + 36_000 + 1000).toISOString()); // clear from 36 s, hold-down 1 s
+    await expect.poll(streamMessages, { timeout: 10_000 }).toBe(2);
+    await expect.poll(activeInAm, { timeout: 10_000 }).toEqual([]);
+  });
+
   it("a bad rules update is rejected and counted, the rules in force stay; a good one applies", async () => {
     const c = collector as CollectorProcess;
     await writeRules("rules:\n  TimeWaitBuildup: {for: soon}\n");
@@ -187,8 +215,10 @@ describe("collector alerts (real collector, nats-server, Alertmanager, webhook)"
       .toContain('tcpstate_alerts_rules_reloads_total{result="rejected"} 1');
     const rejected = c.logs.find((l) => l.msg === "alert rules file rejected: keeping the rules in force");
     expect(String(rejected?.err)).toContain("rule TimeWaitBuildup: field for: expected a duration");
-    await publish(1, 3000);
-    expect((await alerts(c, "firing")).map((a) => a.labels.pod)).toEqual(["a"]);
+    await publish(4, 3000); // the rules in force (for: 2s) still fire
+    await expect
+      .poll(async () => (await alerts(c, "firing")).map((a) => a.labels.pod), { timeout: 10_000 })
+      .toEqual(["a"]);
 
     await writeRules("rules:\n  TimeWaitBuildup: {enabled: false}\n");
     await expect
@@ -197,13 +227,29 @@ describe("collector alerts (real collector, nats-server, Alertmanager, webhook)"
     await publish(1, 3000);
     await expect.poll(async () => alerts(c), { timeout: 10_000 }).toEqual([]);
     await expect
-      .poll(() => hooked.map((e) => `${e.labels.pod}:${e.status}`), { timeout: 10_000 })
-      .toEqual(["a:firing", "a:resolved"]);
+      .poll(hookLog, { timeout: 10_000 })
+      .toEqual(["a:firing", "a:resolved", "a:firing", "a:resolved"]);
+    await expect.poll(activeInAm, { timeout: 10_000 }).toEqual([]);
+    expect(await streamMessages()).toBe(4);
+  });
+
+  it("an alert the stream shows firing that the replay does not rebuild (the rules changed) is resolved", async () => {
+    await writeRules(RULES);
+    const first = collector as CollectorProcess;
     await expect
-      .poll(async () => (await am.alerts()).filter((a) => a.status.state === "active"), {
-        timeout: 10_000,
-      })
-      .toEqual([]);
-    expect((await (await jetstreamManager(nc)).streams.info(ALERTS_STREAM)).state.messages).toBe(2);
+      .poll(async () => (await first.get("/metrics")).text, { timeout: 10_000 })
+      .toContain('tcpstate_alerts_rules_reloads_total{result="applied"} 2');
+    await publish(4, 3000);
+    await expect.poll(hookLog, { timeout: 10_000 }).toHaveLength(5);
+    // Replayed with these rules from the start, the second alert never ended and the third never began.
+    const c = await restartAcross(5, 10);
+    await expect
+      .poll(() => c.logs.find((l) => l.msg === "alert sinks live"), { timeout: 15_000 })
+      .toMatchObject({ firing: 0, catchUpEvents: 1 });
+    expect(await alerts(c)).toEqual([]);
+    await expect.poll(hookLog, { timeout: 10_000 }).toHaveLength(6);
+    expect(hooked[5]).toMatchObject({ status: "resolved", startsAt: hooked[4]?.startsAt });
+    await expect.poll(streamMessages, { timeout: 10_000 }).toBe(6);
+    await expect.poll(activeInAm, { timeout: 10_000 }).toEqual([]);
   });
 });

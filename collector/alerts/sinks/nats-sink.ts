@@ -1,8 +1,9 @@
 /**
  * Alert events on NATS JetStream: `tcpstate.v1.alerts.<severity>` in the stream TCPSTATE_ALERTS, each with the
  * message id `<fingerprint>/<startsAt ms>/<status>`, so a re-publish (a restarted collector, a second replica)
- * is a duplicate JetStream drops. At start the collector reads the ids already in the stream to publish only
- * what is missing (an alert that fired or resolved while no collector was running).
+ * is a duplicate JetStream drops. At start the collector reads the stream (the ids, and each alert's newest
+ * event) to publish only what is missing: an alert that fired or resolved while no collector was running, or
+ * one the stream shows firing that the replay did not rebuild (resolved then).
  */
 import {
   DeliverPolicy,
@@ -18,6 +19,7 @@ import {
   ALERTS_STREAM,
   ALERTS_SUBJECT_PREFIX,
   type AlertEvent,
+  AlertEventSchema,
   alertsSubject,
   eventId,
 } from "../alert-event.js";
@@ -47,26 +49,43 @@ export async function ensureAlertStream(jsm: JetStreamManager, opts: AlertStream
   }
 }
 
-/** The message ids of every alert event in the stream. */
-export async function publishedEventIds(nc: NatsConnection, timeoutMs = 30_000): Promise<Set<string>> {
-  const ids = new Set<string>();
+/** What the alerts stream holds: every event id, and the newest event of each alert (by fingerprint). */
+export interface AlertStreamState {
+  ids: Set<string>;
+  last: Map<string, AlertEvent>;
+}
+
+export async function readAlertStream(nc: NatsConnection, timeoutMs = 30_000): Promise<AlertStreamState> {
+  const state: AlertStreamState = { ids: new Set(), last: new Map() };
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(ALERTS_STREAM);
-  if (info.state.messages === 0) return ids;
+  if (info.state.messages === 0) return state;
   const consumer = await jetstream(nc).consumers.get(ALERTS_STREAM, { deliver_policy: DeliverPolicy.All });
   const messages = await consumer.consume();
   const timer = setTimeout(() => void messages.close(), timeoutMs);
   try {
     for await (const m of messages) {
       const id = m.headers?.get("Nats-Msg-Id");
-      if (id) ids.add(id);
+      if (id) state.ids.add(id);
+      let parsed: ReturnType<typeof AlertEventSchema.safeParse> | undefined;
+      try {
+        parsed = AlertEventSchema.safeParse(m.json());
+      } catch {
+        parsed = undefined; // not JSON: someone else's message on our subjects; its id still counts
+      }
+      if (parsed?.success) state.last.set(parsed.data.fingerprint, parsed.data);
       if (m.info.pending === 0) break;
     }
   } finally {
     clearTimeout(timer);
     await messages.close();
   }
-  return ids;
+  return state;
+}
+
+/** The message ids of every alert event in the stream. */
+export async function publishedEventIds(nc: NatsConnection): Promise<Set<string>> {
+  return (await readAlertStream(nc)).ids;
 }
 
 export function natsAlertSink(

@@ -11,12 +11,13 @@ import {
   type AlertEvent,
   eventId,
 } from "../../../collector/alerts/alert-event.js";
-import { missingEvents } from "../../../collector/alerts/alerting.js";
+import { missingEvents, orphanedFirings } from "../../../collector/alerts/alerting.js";
 import { AlertmanagerSink, alertmanagerPayload } from "../../../collector/alerts/sinks/alertmanager-sink.js";
 import {
   ensureAlertStream,
   natsAlertSink,
   publishedEventIds,
+  readAlertStream,
 } from "../../../collector/alerts/sinks/nats-sink.js";
 import { webhookSink } from "../../../collector/alerts/sinks/webhook-sink.js";
 import { type AlertmanagerProcess, startAlertmanager } from "../../alerts/alertmanager-process.js";
@@ -164,6 +165,28 @@ describe("NATS sink (real nats-server)", () => {
     expect(got.map((g) => g.subject)).toContain("tcpstate.v1.alerts.critical");
     expect(got[0]).toEqual({ subject: "tcpstate.v1.alerts.warning", event: event("a", "firing") });
     sub.unsubscribe();
+  });
+
+  it("the stream's newest event per alert is read back; a firing one the replay did not rebuild is resolved", async () => {
+    const { last } = await readAlertStream(nc);
+    expect([...last.values()].map((e) => `${e.labels.pod}:${e.status}`).sort()).toEqual([
+      "a:resolved",
+      "c:firing",
+    ]);
+    const now = Date.parse("2026-11-28T01:10:00Z");
+    expect(orphanedFirings(last, [], [], now)).toEqual([
+      {
+        ...event("c", "firing"),
+        labels: expect.objectContaining({ pod: "c", severity: "critical" }),
+        status: "resolved",
+        endsAt: "2026-11-28T01:10:00.000Z",
+      },
+    ]);
+    const cFiring = last.get("fp-c") as AlertEvent;
+    expect(orphanedFirings(last, [cFiring], [], now)).toEqual([]);
+    expect(
+      orphanedFirings(last, [{ ...cFiring, startsAt: "2026-11-28T01:07:00.000Z" }], [], now),
+    ).toHaveLength(1);
   });
 
   it("after a restart, only the events the stream lacks are published again", () => {
