@@ -1,9 +1,21 @@
 /** `tcpstate alerts`: the alerts pending or firing now, from the collector's GET /api/v1/alerts. */
 import { Command, Option } from "commander";
 import type { AlertView } from "../collector/alerts/alert-event.js";
-import { UsageError } from "./usage-error.js";
+import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
+import { textTable } from "./text-table.js";
 
-const DEFAULT_SERVER = "http://127.0.0.1:8080";
+const HEADERS = [
+  "STATE",
+  "ALERT",
+  "SEVERITY",
+  "NAMESPACE",
+  "POD",
+  "NODE",
+  "PORT/DEST",
+  "VALUE",
+  "SINCE",
+  "SUMMARY",
+];
 
 function since(iso: string, now: number): string {
   const s = Math.max(0, Math.round((now - Date.parse(iso)) / 1000));
@@ -12,20 +24,8 @@ function since(iso: string, now: number): string {
   return `${Math.round(s / 3600)}h`;
 }
 
-/** The alerts as an aligned text table (one line each), newest first as the API lists them. */
+/** The alerts as a text table (one line each), newest first as the API lists them. */
 export function alertsTable(alerts: readonly AlertView[], now = Date.now()): string {
-  const header = [
-    "STATE",
-    "ALERT",
-    "SEVERITY",
-    "NAMESPACE",
-    "POD",
-    "NODE",
-    "PORT/DEST",
-    "VALUE",
-    "SINCE",
-    "SUMMARY",
-  ];
   const rows = alerts.map((a) => [
     a.state,
     a.labels.alertname ?? "",
@@ -36,21 +36,16 @@ export function alertsTable(alerts: readonly AlertView[], now = Date.now()): str
     a.labels.port || a.labels.destination || "-",
     Number.isInteger(a.value) ? String(a.value) : a.value.toFixed(1),
     since(a.firedAt ?? a.activeAt, now),
+    // The summary without its "<alert> on <pod>: " prefix, already in the columns.
     (a.annotations.summary ?? "").replace(/^\S+ on \S+: /, ""),
   ]);
-  const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
-  const line = (cells: string[]) =>
-    cells
-      .map((c, i) => (i === cells.length - 1 ? c : c.padEnd(widths[i] as number)))
-      .join("  ")
-      .trimEnd();
-  return [line(header), ...rows.map(line)].join("\n");
+  return textTable(HEADERS, rows, new Set([7]));
 }
 
 export function alertsCommand(): Command {
   return new Command("alerts")
     .description("List the alerts pending or firing now (from the collector)")
-    .addOption(new Option("--server <url>", "collector URL").env("TCPSTATE_SERVER").default(DEFAULT_SERVER))
+    .option("--server <url>", SERVER_HELP)
     .addOption(
       new Option("-o, --output <format>", "table or json").choices(["table", "json"]).default("table"),
     )
@@ -58,32 +53,12 @@ export function alertsCommand(): Command {
       new Option("--state <state>", "which alerts").choices(["firing", "pending", "all"]).default("all"),
     )
     .addHelpText("after", "\nExit codes: 0 listed, 1 the collector failed or could not be reached, 2 usage.")
-    .action(async (opts: { server: string; output: "table" | "json"; state: string }) => {
-      let url: URL;
-      try {
-        url = new URL("/api/v1/alerts", opts.server);
-      } catch {
-        throw new UsageError(`invalid --server "${opts.server}": expected a URL like ${DEFAULT_SERVER}`);
-      }
-      url.searchParams.set("state", opts.state);
-      let body: { alerts: AlertView[] };
-      try {
-        const res = await fetch(url, { signal: AbortSignal.timeout(15_000) });
-        const text = await res.text();
-        if (!res.ok) throw new Error(`${url.origin} answered ${res.status}: ${text.trim().slice(0, 300)}`);
-        body = JSON.parse(text) as { alerts: AlertView[] };
-      } catch (err) {
-        const cause = (err as { cause?: { code?: string; message?: string } }).cause;
-        const why = cause?.code ?? cause?.message;
-        process.stderr.write(
-          `tcpstate: cannot list alerts from ${opts.server}: ${(err as Error).message}${why ? ` (${why})` : ""}; is the collector running and reachable?\n`,
-        );
-        process.exitCode = 1;
-        return;
-      }
+    .action(async (opts: { server?: string; output: "table" | "json"; state: string }) => {
+      const server = serverUrl(opts.server);
+      const body = await getJson<{ alerts: AlertView[] }>(server, `/api/v1/alerts?state=${opts.state}`);
       if (opts.output === "json") process.stdout.write(`${JSON.stringify(body.alerts, null, 2)}\n`);
       else if (body.alerts.length === 0)
-        process.stdout.write(`no ${opts.state === "all" ? "" : `${opts.state} `}alerts\n`);
+        process.stdout.write(`No ${opts.state === "all" ? "pending or firing" : opts.state} alerts.\n`);
       else process.stdout.write(`${alertsTable(body.alerts)}\n`);
     });
 }
