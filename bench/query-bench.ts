@@ -10,7 +10,7 @@ import { startCollectorHttp } from "../collector/http/collector-http.js";
 import { EventTap } from "../collector/live/event-tap.js";
 import { ClusterModel } from "../collector/model/cluster-model.js";
 import type { PodRecord } from "../collector/model/pod-record.js";
-import { listPods, podSummary, windowStart, windowStats } from "../collector/query/pod-query.js";
+import { listPods, podSummary, windowStats } from "../collector/query/pod-query.js";
 import { PodListQuerySchema } from "../collector/query/query-params.js";
 import { parseDuration } from "../common/config-values.js";
 import { SummaryFactory } from "./collector-summaries.js";
@@ -134,7 +134,7 @@ async function main(): Promise<void> {
   const naiveRuns = Math.max(5, Math.round(o.requests / 10));
   let naive: ReturnType<typeof naiveTop> = [];
   const naiveMs = time(naiveRuns, () => {
-    naive = naiveTop(model, windowStart(end, q.window), q.limit);
+    naive = naiveTop(model, end - q.window, q.limit);
   });
   const same = JSON.stringify(naive.map((p) => p.uid)) === JSON.stringify(firstBody?.pods.map((p) => p.uid));
 

@@ -15,7 +15,7 @@ import {
 import type { EventTap } from "../live/event-tap.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PeerLookup } from "../peers/peer-directory.js";
-import { findPod, listPods, podDetail, windowStart } from "../query/pod-query.js";
+import { findPod, listPods, podDetail } from "../query/pod-query.js";
 import {
   PodDetailQuerySchema,
   PodListQuerySchema,
@@ -125,11 +125,11 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
           return sendJson(res, 404, {
             error: `pod ${namespace}/${name} not found: no agent has reported it within the retention`,
           });
-        sendJson(res, 200, podDetail(record, windowStart(now(), q.window), peers));
+        sendJson(res, 200, podDetail(record, now() - q.window, peers));
       }),
       "/api/v1/workloads": api((url, res) => {
         const q = parseQuery(RollupQuerySchema, url.searchParams);
-        const all = rollup(model.podRecords(), "workload", windowStart(now(), q.window));
+        const all = rollup(model.podRecords(), "workload", now() - q.window);
         sendJson(res, 200, {
           window: { seconds: q.window / 1000 },
           workloads: q.namespace === undefined ? all : all.filter((w) => w.namespace === q.namespace),
@@ -137,7 +137,7 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
       }),
       "/api/v1/namespaces": api((url, res) => {
         const q = parseQuery(RollupQuerySchema, url.searchParams);
-        const all = rollup(model.podRecords(), "namespace", windowStart(now(), q.window));
+        const all = rollup(model.podRecords(), "namespace", now() - q.window);
         sendJson(res, 200, {
           window: { seconds: q.window / 1000 },
           namespaces: q.namespace === undefined ? all : all.filter((n) => n.namespace === q.namespace),
@@ -145,7 +145,7 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
       }),
       "/api/v1/nodes": api((url, res) => {
         const q = parseQuery(RollupQuerySchema.omit({ namespace: true }), url.searchParams);
-        const perNode = rollup(model.podRecords(), "node", windowStart(now(), q.window));
+        const perNode = rollup(model.podRecords(), "node", now() - q.window);
         sendJson(res, 200, {
           window: { seconds: q.window / 1000 },
           nodes: [...model.nodeStates()].map((n) => ({ ...perNode.find((r) => r.key === n.node), ...n })),

@@ -13,12 +13,20 @@ export interface ActivitySum {
   opens: number;
   failed: number;
   coveredMs: number;
+  /** Of those, what the bucket `since` falls inside holds: some of its windows may have ended before `since`. */
+  partialOpens: number;
+  partialFailed: number;
+  partialCoveredMs: number;
+}
+
+export function emptyActivitySum(): ActivitySum {
+  return { opens: 0, failed: 0, coveredMs: 0, partialOpens: 0, partialFailed: 0, partialCoveredMs: 0 };
 }
 
 /**
  * A pod's connection opens and failed connects in 30 s buckets over the last 16 minutes (512 bytes a pod): what
- * ranking 50,000 pods by churn over a recent window needs, without decoding 50,000 histories. Query windows
- * start on a bucket boundary (pod-query's windowStart), so the buckets hold exactly the windows of the query.
+ * ranking 50,000 pods by churn over a recent window needs, without decoding 50,000 histories: bucket sums bound
+ * each pod's exact figures, and only pods whose bounds reach the top are decoded.
  */
 export class RecentActivity {
   private readonly slots = new Uint32Array(BUCKETS * FIELDS);
@@ -42,24 +50,37 @@ export class RecentActivity {
   }
 
   /**
-   * Sums the windows that ended after `since` and by `newest`, as far back as the ring holds (`out` is
-   * reused). Exact when `since` is a multiple of the bucket length; otherwise the bucket `since` falls in
-   * counts whole.
+   * Sums the buckets holding windows that ended after `since` and by `newest`, as far back as the ring holds
+   * (`out` is reused). The bucket `since` falls inside is counted whole and reported apart (partial*), so a
+   * caller knows the exact sum lies between the total minus that bucket and the total.
    */
   sumSince(since: number, newest: number, out: ActivitySum): ActivitySum {
     out.opens = 0;
     out.failed = 0;
     out.coveredMs = 0;
+    out.partialOpens = 0;
+    out.partialFailed = 0;
+    out.partialCoveredMs = 0;
     const last = Math.floor((newest - 1) / ACTIVITY_BUCKET_MS);
-    // Only the buckets the window spans are looked at (a slot holding another bucket is skipped).
+    // Bucket b holds windows ending in (b·30 s, (b+1)·30 s]: the one holding `since` + ε is partial unless
+    // `since` is a boundary.
+    const partial = since % ACTIVITY_BUCKET_MS === 0 ? -1 : Math.floor(since / ACTIVITY_BUCKET_MS);
     const first = Math.max(Math.floor(since / ACTIVITY_BUCKET_MS), last - BUCKETS + 1);
     const s = this.slots;
     for (let bucket = first; bucket <= last; bucket++) {
       const at = (bucket % BUCKETS) * FIELDS;
       if (s[at] !== bucket) continue;
-      out.opens += s[at + 1] as number;
-      out.failed += s[at + 2] as number;
-      out.coveredMs += s[at + 3] as number;
+      const opens = s[at + 1] as number;
+      const failed = s[at + 2] as number;
+      const covered = s[at + 3] as number;
+      out.opens += opens;
+      out.failed += failed;
+      out.coveredMs += covered;
+      if (bucket === partial) {
+        out.partialOpens = opens;
+        out.partialFailed = failed;
+        out.partialCoveredMs = covered;
+      }
     }
     return out;
   }

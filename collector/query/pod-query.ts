@@ -3,7 +3,7 @@ import { type Counters, zeroCounters } from "../../agent/wire/counters.js";
 import type { Destination, Listener, PodEntry } from "../../agent/wire/summary.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PodRecord } from "../model/pod-record.js";
-import { ACTIVITY_BUCKET_MS, ACTIVITY_HORIZON_MS, type ActivitySum } from "../model/recent-activity.js";
+import { ACTIVITY_BUCKET_MS, ACTIVITY_HORIZON_MS, emptyActivitySum } from "../model/recent-activity.js";
 import { type PeerLookup, peerName } from "../peers/peer-directory.js";
 import type { PodListQuery, SortKey } from "./query-params.js";
 import { topIndices } from "./top-k.js";
@@ -130,23 +130,56 @@ function byName(a: PodRecord, b: PodRecord): number {
   return a.key < b.key ? -1 : a.key > b.key ? 1 : 0;
 }
 
+/** Past this many candidates per row asked, the likeliest ones by a pro-rata estimate are ranked exactly. */
+const CANDIDATES_PER_ROW = 4;
+
 /**
- * Where a query window starts (`since`: windows that ended after it count): `now − window`, moved back to the
- * start of its 30 s activity bucket. The buckets then hold exactly the windows the exact sums take, so ranking
- * by them ranks exactly.
+ * Candidates for the top `limit` by churn or failed connects, from bucket sums: each pod's exact figure lies in
+ * [lower, upper] (the bucket the window starts in may hold windows that ended before it); every pod whose upper
+ * bound reaches the limit-th best lower bound is a candidate, so ranking the candidates exactly ranks exactly.
+ * Where many pods churn alike the bounds overlap widely; then the pods first by an estimate (the partial
+ * bucket taken pro rata) are ranked, 4 per row asked plus 40.
  */
-export function windowStart(now: number, windowMs: number): number {
-  return Math.floor((now - windowMs) / ACTIVITY_BUCKET_MS) * ACTIVITY_BUCKET_MS;
+function rankingCandidates(matched: PodRecord[], q: PodListQuery, since: number, now: number): PodRecord[] {
+  const sum = emptyActivitySum();
+  const lower = new Float64Array(matched.length);
+  const upper = new Float64Array(matched.length);
+  const estimate = new Float64Array(matched.length);
+  // Share of the partial bucket that lies inside the window.
+  const inside = 1 - (since % ACTIVITY_BUCKET_MS) / ACTIVITY_BUCKET_MS;
+  matched.forEach((r, i) => {
+    r.recent.sumSince(since, now, sum);
+    if (q.sort === "failed_connects") {
+      lower[i] = sum.failed - sum.partialFailed;
+      upper[i] = sum.failed;
+      estimate[i] = lower[i] + sum.partialFailed * inside;
+    } else {
+      lower[i] = churnPerSecond(sum.opens - sum.partialOpens, sum.coveredMs);
+      const minCovered = sum.coveredMs - sum.partialCoveredMs;
+      upper[i] = minCovered > 0 ? sum.opens / (minCovered / 1000) : sum.opens > 0 ? Infinity : 0;
+      estimate[i] = churnPerSecond(
+        sum.opens - sum.partialOpens * (1 - inside),
+        sum.coveredMs - sum.partialCoveredMs * (1 - inside),
+      );
+    }
+  });
+  const kth = topIndices(lower, q.limit).at(-1);
+  const bar = kth === undefined ? 0 : (lower[kth] as number);
+  const out: number[] = [];
+  for (let i = 0; i < matched.length; i++) if ((upper[i] as number) >= bar) out.push(i);
+  const most = q.limit * CANDIDATES_PER_ROW + 40;
+  const chosen = out.length <= most ? out : topIndices(estimate, most);
+  return chosen.map((i) => matched[i] as PodRecord);
 }
 
 /**
  * The pods seen in the window that match the filters, ranked by `sort`, the first `limit`. Ranking by a gauge
  * reads each pod's newest entry; ranking by churn or failed connects over a window within the recent-activity
- * horizon ranks by the 30 s buckets (the same windows as the exact sums: see windowStart) and decodes only the
- * histories of the pods it returns, so a query over 50,000 pods decodes a few dozen histories, not 50,000.
+ * horizon bounds each pod by its 30 s buckets and decodes only the histories that can reach the top, so a query
+ * over 50,000 pods decodes dozens of histories, not 50,000.
  */
 export function listPods(model: ClusterModel, peers: PeerLookup | null, q: PodListQuery, now: number) {
-  const since = windowStart(now, q.window);
+  const since = now - q.window;
   const matched: PodRecord[] = [];
   const filtered = q.namespace !== undefined || q.node !== undefined || q.workload !== undefined;
   for (const r of model.podRecords())
@@ -157,16 +190,8 @@ export function listPods(model: ClusterModel, peers: PeerLookup | null, q: PodLi
   if (gauge) {
     const value = (r: PodRecord) => r.latest.sockets?.[gauge] ?? 0;
     candidates = matched.sort((a, b) => value(b) - value(a) || byName(a, b)).slice(0, q.limit);
-  } else if (q.window <= ACTIVITY_HORIZON_MS) {
-    const sum: ActivitySum = { opens: 0, failed: 0, coveredMs: 0 };
-    const approx = new Float64Array(matched.length);
-    matched.forEach((r, i) => {
-      r.recent.sumSince(since, now, sum);
-      approx[i] = q.sort === "churn" ? churnPerSecond(sum.opens, sum.coveredMs) : sum.failed;
-    });
-    // A margin for ties (and windows that arrived too late for the ring), settled by the exact sums below.
-    candidates = topIndices(approx, q.limit + 10).map((i) => matched[i] as PodRecord);
-  } else candidates = matched;
+  } else if (q.window <= ACTIVITY_HORIZON_MS) candidates = rankingCandidates(matched, q, since, now);
+  else candidates = matched;
 
   const ranked = candidates
     .map((r) => ({ r, stats: windowStats(r, since) }))

@@ -5,6 +5,7 @@ import { zeroGauges } from "../../../agent/wire/gauges.js";
 import {
   ACTIVITY_BUCKET_MS,
   ACTIVITY_HORIZON_MS,
+  emptyActivitySum,
   RecentActivity,
 } from "../../../collector/model/recent-activity.js";
 import { EncodedSeries, type PodPoint } from "../../../collector/model/series-codec.js";
@@ -34,17 +35,20 @@ describe("top-k selection", () => {
 });
 
 describe("recent activity buckets", () => {
-  it("sums opens, failed connects and covered time of the buckets a window spans", () => {
+  it("bounds the exact sums of a window: the bucket it starts in is reported apart", () => {
     const a = new RecentActivity();
     const t0 = 1_800_000_000_000; // a bucket boundary
     for (let i = 1; i <= 120; i++) a.add(t0 + i * 5000, 5000, point(0, 10, i % 2).window);
     const now = t0 + 120 * 5000;
-    const out = { opens: 0, failed: 0, coveredMs: 0 };
-    a.sumSince(now - 60_000, now, out);
-    // The buckets the last minute spans: up to one bucket more than the minute, never less.
-    expect(out.opens).toBe((out.coveredMs / 5000) * 10);
-    expect(out.coveredMs).toBeGreaterThanOrEqual(60_000);
-    expect(out.coveredMs).toBeLessThanOrEqual(60_000 + ACTIVITY_BUCKET_MS);
+    // On a boundary: whole buckets, exact (12 windows in the last minute).
+    const out = a.sumSince(now - 60_000, now, emptyActivitySum());
+    expect(out).toMatchObject({ opens: 120, coveredMs: 60_000, partialOpens: 0, partialCoveredMs: 0 });
+    // Off a boundary (the last 45 s: 9 windows): the partial bucket brackets the exact figures.
+    a.sumSince(now - 45_000, now, out);
+    expect(out.opens - out.partialOpens).toBeLessThanOrEqual(90);
+    expect(out.opens).toBeGreaterThanOrEqual(90);
+    expect(out.coveredMs - out.partialCoveredMs).toBeLessThanOrEqual(45_000);
+    expect(out.coveredMs).toBeGreaterThanOrEqual(45_000);
     // Beyond the horizon the ring has nothing: older buckets were overwritten.
     a.sumSince(now - 10 * ACTIVITY_HORIZON_MS, now, out);
     expect(out.coveredMs).toBeLessThanOrEqual(ACTIVITY_HORIZON_MS + ACTIVITY_BUCKET_MS);
