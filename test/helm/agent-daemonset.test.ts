@@ -23,6 +23,9 @@ import { daemonSetAgent, expectExactCounts, toHost, waitHttpOk } from "./daemons
 const NODE = "test-node";
 const N = 30;
 const PORT = 8080;
+// The agent traces the whole host and attributes network namespaces by pod IP: a subnet no other test uses,
+// different on each run, so kernel tests running at the same time are never taken for these pods.
+const SUBNET = 1 + Math.floor(Math.random() * 250);
 
 describe("agent started with the DaemonSet's args, env and mounts (real kernel)", () => {
   let net: PodNetwork;
@@ -43,8 +46,8 @@ describe("agent started with the DaemonSet's args, env and mounts (real kernel)"
     api = await startFakeKubeApi();
     dir = await mkdtemp(path.join(tmpdir(), "tcpstate-daemonset-"));
     net = await createPodNetwork({ prefix: "hd" });
-    a = await net.addPod("a", { ipv4: "10.244.7.11", ipv6: "fd00:244:7::11" });
-    b = await net.addPod("b", { ipv4: "10.244.7.12", ipv6: "fd00:244:7::12" });
+    a = await net.addPod("a", { ipv4: `10.251.${SUBNET}.11`, ipv6: `fd00:251:${SUBNET}::11` });
+    b = await net.addPod("b", { ipv4: `10.251.${SUBNET}.12`, ipv6: `fd00:251:${SUBNET}::12` });
     api.addPod(makePod({ namespace: "shop", name: "a", node: NODE, ips: [a.ipv4, a.ipv6] }));
     api.addPod(makePod({ namespace: "shop", name: "b", node: NODE, ips: [b.ipv4, b.ipv6] }));
     server = await startServer(b, "::", PORT);

@@ -30,6 +30,9 @@ const RUN = randomBytes(3).toString("hex");
 const NODE = "test-node";
 const N = 25;
 const PORT = 8080;
+// The agent traces the whole host and attributes network namespaces by pod IP: a subnet no other test uses,
+// different on each run, so kernel tests running at the same time are never taken for these pods.
+const SUBNET = 1 + Math.floor(Math.random() * 250);
 
 function podman(args: string[], timeoutMs = 60_000): string {
   const r = spawnSync("podman", args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
@@ -175,8 +178,8 @@ for (const mode of ["privileged", "capabilities"] as const) {
       nats = await startNatsServer();
       api = await startFakeKubeApi();
       net = await createPodNetwork({ prefix: mode === "privileged" ? "hip" : "hic" });
-      a = await net.addPod("a", { ipv4: "10.244.8.11", ipv6: "fd00:244:8::11" });
-      b = await net.addPod("b", { ipv4: "10.244.8.12", ipv6: "fd00:244:8::12" });
+      a = await net.addPod("a", { ipv4: `10.251.${SUBNET}.11`, ipv6: `fd00:251:${SUBNET}::11` });
+      b = await net.addPod("b", { ipv4: `10.251.${SUBNET}.12`, ipv6: `fd00:251:${SUBNET}::12` });
       api.addPod(makePod({ namespace: "shop", name: "a", node: NODE, ips: [a.ipv4, a.ipv6] }));
       api.addPod(makePod({ namespace: "shop", name: "b", node: NODE, ips: [b.ipv4, b.ipv6] }));
       server = await startServer(b, "::", PORT);
