@@ -107,11 +107,12 @@ export function deriveSockets(b: Baseline, net: Float64Array, own: OwnSources): 
 
 /** Why a netns's socket table is read in this pass. */
 export type ReadReason =
-  /** Required, and the read becomes the baseline whatever ran beside it ("forced"). */
+  /** Seeking a baseline (none usable): the netns's table is read every pass until one is taken. */
   | "first"
   | "stream-broke"
   | "drift"
   | "negative"
+  | "seek"
   /** Required, for what has no transition (the baseline is replaced only by a quiet read). */
   | "syn"
   | "accept-queue"
@@ -132,15 +133,9 @@ export const OPTIONAL_REASONS: readonly ReadReason[] = [
   "periodic",
 ];
 
-/** A read whose baseline is adopted even when the netns was busy during it (no better one is known). */
-export function forcesBaseline(reason: ReadReason): boolean {
-  return (
-    reason === "first" ||
-    reason === "stream-broke" ||
-    reason === "drift" ||
-    reason === "negative" ||
-    reason === "kernel-missed"
-  );
+/** The derived gauges are shown wrong: the baseline is dropped and the netns seeks a new one. */
+export function dropsBaseline(reason: ReadReason | null): boolean {
+  return reason === "drift" || reason === "negative";
 }
 
 /** A derived netns's table is read again after this long unread (optional reads, a few per pass). */
@@ -202,26 +197,55 @@ export interface Candidate {
   full: Float64Array;
   net: Float64Array;
   generation: number;
-  forced: boolean;
   /** Transitions of the netns between the tick before the read and the tick after it. */
   transitionsDuring: number;
 }
 
+const baselineOf = (c: Candidate, now: number): Baseline => ({
+  full: c.full,
+  net: c.net,
+  generation: c.generation,
+  at: now,
+  exact: c.transitionsDuring === 0,
+  bound: c.transitionsDuring,
+});
+
 /**
- * Takes a resolved read as the new baseline, or keeps the current one. A quiet read is exact and always taken;
- * a busy one only when it must be (first sight, stream broke, drift) or when it is tighter than a busy current
- * one.
+ * A resolved read in a netns whose gauges are derived: a quiet read is exact and always taken (it corrects
+ * whatever went unseen); a busy one only when it is tighter than a busy current baseline.
  */
-export function adoptBaseline(
-  current: Baseline | undefined,
+export function adoptBaseline(current: Baseline, c: Candidate, generation: number, now: number): Baseline {
+  if (c.generation !== generation || current.generation !== generation) return current;
+  if (c.transitionsDuring === 0 || (!current.exact && c.transitionsDuring < current.bound))
+    return baselineOf(c, now);
+  return current;
+}
+
+/** Busy reads a netns seeking a baseline makes before it settles for the tightest of them. */
+export const SEEK_ATTEMPTS = 6;
+
+/** A netns without a usable baseline: its busy reads so far, and the tightest. */
+export interface Seeking {
+  attempts: number;
+  best?: Candidate;
+}
+
+/**
+ * A resolved read in a netns seeking a baseline (first sight, stream broke, drift): a quiet read is taken,
+ * exact; after SEEK_ATTEMPTS busy ones the tightest is taken, bounded by the transitions that ran beside it.
+ * Meanwhile its table is read every pass, as before derived gauges.
+ */
+export function seekBaseline(
+  seek: Seeking,
   c: Candidate,
   generation: number,
   now: number,
-): Baseline | undefined {
-  if (c.generation !== generation) return current;
-  const exact = c.transitionsDuring === 0;
-  const usable = current !== undefined && current.generation === generation;
-  if (exact || c.forced || !usable || (!current.exact && c.transitionsDuring < current.bound))
-    return { full: c.full, net: c.net, generation, at: now, exact, bound: c.transitionsDuring };
-  return current;
+): { baseline?: Baseline; seek: Seeking } {
+  if (c.generation !== generation) return { seek };
+  if (c.transitionsDuring === 0) return { baseline: baselineOf(c, now), seek: { attempts: 0 } };
+  const kept = seek.best?.generation === generation ? seek.best : undefined;
+  const best = kept && kept.transitionsDuring <= c.transitionsDuring ? kept : c;
+  const attempts = seek.attempts + 1;
+  if (attempts >= SEEK_ATTEMPTS) return { baseline: baselineOf(best, now), seek: { attempts: 0 } };
+  return { seek: { attempts, best } };
 }

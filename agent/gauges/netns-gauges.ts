@@ -6,11 +6,13 @@ import {
   derivedNegative,
   deriveSockets,
   driftFailed,
-  forcesBaseline,
+  dropsBaseline,
   fullSocketsOf,
   OPTIONAL_REASONS,
   type ReadReason,
   readReason,
+  type Seeking,
+  seekBaseline,
 } from "./derived-gauges.js";
 import { readInuse6, readNetnsCounters, type TcpSockstat } from "./proc-counters.js";
 import { type Listener, readSocketTable, readSocketTableByPod, type SocketTable } from "./socket-table.js";
@@ -47,7 +49,9 @@ interface Last extends TimeWaitListing {
   /** Derived gauges (agent/gauges/derived-gauges.ts): the table read they start from. */
   baseline?: Baseline;
   /** A table read waiting for the ticks around it, to become the baseline. */
-  candidate?: { mark: LedgerMark; full: Float64Array; forced: boolean };
+  candidate?: { mark: LedgerMark; full: Float64Array };
+  /** No usable baseline: the busy reads made to find one. */
+  seek?: Seeking;
   /** A sockstat inuse read waiting for the ticks around it, to check the derived total. */
   drift?: { mark: LedgerMark; inuse: number; baseline: Baseline };
   driftFailed: boolean;
@@ -95,6 +99,8 @@ interface Plan {
   hadTransitions: boolean;
   /** The netns's gauges are derived (else: the table whenever something changed). */
   derived: boolean;
+  /** The netns seeks a baseline: its table is read every pass, each read a candidate. */
+  seeking: boolean;
   reason: ReadReason | "changed" | null;
   withTimeWait: boolean;
   table: SocketTable | null;
@@ -201,6 +207,7 @@ export class NetnsGaugeReader {
       driftMark.endUs = this.monoUs();
       if (inuse6 !== null)
         drift = { mark: driftMark, inuse: cheap.sockstat.inuse + inuse6, baseline: usable };
+      else driftMark.state = "void";
     }
     if (last) {
       if (kernelMissed && hadTransitions) last.missed = true;
@@ -216,43 +223,61 @@ export class NetnsGaugeReader {
       last,
       hadTransitions,
       derived: false,
+      seeking: false,
       reason: null,
       withTimeWait: false,
       table: null,
       drift,
     };
-    if (derivable && ledger && (baseline || !last?.candidate || last.candidate.mark.state === "void")) {
-      plan.derived = true;
+    const stale = !last || tableIsStale(last, cheap.sockstat, cheap.counters, hadTransitions);
+    if (!derivable || !ledger) {
+      // Gauges were derived until now (the count stream stopped): the last table read is old.
+      if (stale || last?.baseline) plan.reason = "changed";
+      return plan;
+    }
+    let seekReason: ReadReason = last ? "seek" : "first";
+    if (last?.baseline && !baseline) {
+      last.baseline = undefined; // the count stream broke since it was taken
+      last.seek = { attempts: 0 };
+      seekReason = "stream-broke";
+    }
+    if (last && baseline) {
       const net = ledger.netOf(inode);
       const synMoved =
-        !!last &&
-        (cheap.synRetrans !== last.synRetrans ||
-          SYN_PRESSURE.some((k) => cheap.counters[k] !== last.counters[k]));
-      plan.reason = readReason({
-        baseline: last?.baseline,
+        cheap.synRetrans !== last.synRetrans ||
+        SYN_PRESSURE.some((k) => cheap.counters[k] !== last.counters[k]);
+      const reason = readReason({
+        baseline,
         generation: ledger.generation,
-        driftFailed: last?.driftFailed ?? false,
-        negative: baseline ? derivedNegative(baseline, net) : false,
+        driftFailed: last.driftFailed,
+        negative: derivedNegative(baseline, net),
         synMoved,
-        requestSocks: last?.table.gauges.SYN_RECV ?? 0,
-        acceptQueued: last?.table.listeners.reduce((sum, l) => sum + l.acceptQueue, 0) ?? 0,
-        finWait2TimeWait: last?.table.finWait2TimeWait ?? 0,
-        listenersMoved: !!last && net[TcpState.LISTEN] !== last.listenFlowAtRead,
-        finWait2TimeWaitMade: !!last && ledger.finWait2TimeWaitOf(inode) !== last.finWait2TimeWaitAtRead,
+        requestSocks: last.table.gauges.SYN_RECV,
+        acceptQueued: last.table.listeners.reduce((sum, l) => sum + l.acceptQueue, 0),
+        finWait2TimeWait: last.table.finWait2TimeWait,
+        listenersMoved: net[TcpState.LISTEN] !== last.listenFlowAtRead,
+        finWait2TimeWaitMade: ledger.finWait2TimeWaitOf(inode) !== last.finWait2TimeWaitAtRead,
         tw,
-        kernelMissed: last?.missed ?? false,
+        kernelMissed: last.missed,
         timeWaitPeersWanted: wantTimeWaitPeers(last, tw, now),
-        lastReadAt: last?.lastReadAt ?? 0,
+        lastReadAt: last.lastReadAt,
         now,
       });
-    } else if (
-      !last ||
-      // Gauges were derived until now (the count stream stopped or broke): the last table read is old.
-      last.baseline ||
-      tableIsStale(last, cheap.sockstat, cheap.counters, hadTransitions)
-    ) {
-      plan.reason = "changed";
+      if (!dropsBaseline(reason)) {
+        plan.derived = true;
+        plan.reason = reason;
+        return plan;
+      }
+      // The derived gauges are wrong: back to reading the table until a new baseline is found.
+      last.baseline = undefined;
+      last.seek = { attempts: 0 };
+      last.driftFailed = false;
+      seekReason = reason as ReadReason;
     }
+    plan.seeking = true;
+    const pending = last?.candidate?.mark.state === "waiting";
+    if (!pending) plan.reason = seekReason;
+    else if (stale) plan.reason = "changed";
     return plan;
   }
 
@@ -265,18 +290,24 @@ export class NetnsGaugeReader {
       last.candidate = undefined;
       if (c.mark.state === "resolved" && c.mark.net) {
         const before = last.baseline;
-        last.baseline = adoptBaseline(
-          before,
-          {
-            full: c.full,
-            net: c.mark.net,
-            generation: c.mark.generation,
-            forced: c.forced,
-            transitionsDuring: c.mark.transitionsDuring,
-          },
-          ledger.generation,
-          this.clock(),
-        );
+        const candidate = {
+          full: c.full,
+          net: c.mark.net,
+          generation: c.mark.generation,
+          transitionsDuring: c.mark.transitionsDuring,
+        };
+        if (before?.generation === ledger.generation) {
+          last.baseline = adoptBaseline(before, candidate, ledger.generation, this.clock());
+        } else {
+          const sought = seekBaseline(
+            last.seek ?? { attempts: 0 },
+            candidate,
+            ledger.generation,
+            this.clock(),
+          );
+          last.seek = sought.seek;
+          if (sought.baseline) last.baseline = sought.baseline;
+        }
         if (last.baseline !== before) {
           last.driftFailed = false;
           last.missed = false;
@@ -296,7 +327,11 @@ export class NetnsGaugeReader {
     const reason = p.reason as ReadReason | "changed";
     const now = this.clock();
     p.withTimeWait = wantTimeWaitPeers(p.last, p.cheap.sockstat.tw, now);
-    const mark = p.derived ? this.opts.ledger?.mark(p.inode, this.monoUs()) : null;
+    // Every read but a seeking netns's extra ones is a candidate baseline (a quiet one is taken).
+    const mark =
+      p.derived || (p.seeking && reason !== "changed")
+        ? this.opts.ledger?.mark(p.inode, this.monoUs())
+        : null;
     if (this.opts.splitByPod?.(p.inode)) {
       const split = await (this.opts.readTableByPod ?? readSocketTableByPod)(
         this.opts.procRoot,
@@ -316,8 +351,7 @@ export class NetnsGaugeReader {
     this.tableReads++;
     this.readsByReason.set(reason, (this.readsByReason.get(reason) ?? 0) + 1);
     const c = p.last?.candidate;
-    if (mark && reason !== "changed" && (!c || c.mark.state === "void"))
-      p.candidate = { mark, full: fullSocketsOf(p.table), forced: forcesBaseline(reason) };
+    if (mark && c?.mark.state !== "waiting") p.candidate = { mark, full: fullSocketsOf(p.table) };
     else if (mark) mark.state = "void";
   }
 
@@ -356,6 +390,7 @@ export class NetnsGaugeReader {
       timeWaitListed,
       baseline: p.derived ? last?.baseline : undefined,
       candidate: p.candidate ?? last?.candidate,
+      seek: last?.seek,
       drift: p.drift ?? last?.drift,
       driftFailed: last?.driftFailed ?? false,
       driftCheckedAt: p.drift ? now : (last?.driftCheckedAt ?? now),

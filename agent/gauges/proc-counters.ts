@@ -81,10 +81,10 @@ export function parseSockstat6Inuse(text: string): number | null {
   return Number.isFinite(v) ? v : null;
 }
 
-/** Full TCP sockets of the netns over both families, or null when unreadable. */
+/** The netns's full IPv6 TCP sockets: 0 without IPv6 (no sockstat6), null when unparsable. */
 export function readInuse6(procRoot: string, pid: number): number | null {
   const text = readOptional(`${procRoot}/${pid}/net/sockstat6`);
-  return text === null ? null : parseSockstat6Inuse(text);
+  return text === null ? 0 : parseSockstat6Inuse(text);
 }
 
 /** TcpExt.TCPSynRetrans: SYN and SYN-ACK retransmits (a request sock that lived ≥ 1 s moves it). */

@@ -131,6 +131,10 @@ export class TransitionLedger {
     if (seq !== this.seq || this.marks.length === 0) return;
     let resolved = false;
     for (const m of this.marks) {
+      if (m.state !== "waiting") {
+        resolved = true; // voided by its reader (the read failed): dropped below
+        continue;
+      }
       const f = this.flows.get(m.inode);
       if (m.startSeq === seq) {
         m.net = f ? f.net.slice() : new Float64Array(STATE_SLOTS);

@@ -8,10 +8,14 @@ import {
   derivedTotal,
   deriveSockets,
   driftFailed,
+  dropsBaseline,
   fullSocketsOf,
   REBASELINE_MS,
   type ReadInputs,
   readReason,
+  SEEK_ATTEMPTS,
+  type Seeking,
+  seekBaseline,
   UNCONFIRMED_RETRY_MS,
 } from "../../../agent/gauges/derived-gauges.js";
 import { parseSsTable } from "../../../agent/gauges/socket-table.js";
@@ -206,13 +210,12 @@ describe("readReason: when a derived netns's table is read", () => {
   });
 });
 
-describe("adoptBaseline: which read becomes the baseline", () => {
+describe("adoptBaseline: which read replaces a usable baseline", () => {
   const full = zeros();
   const cand = (over: Partial<Candidate> = {}): Candidate => ({
     full,
     net: zeros(),
     generation: 1,
-    forced: false,
     transitionsDuring: 0,
     ...over,
   });
@@ -220,22 +223,10 @@ describe("adoptBaseline: which read becomes the baseline", () => {
 
   it("takes a quiet read, exact", () => {
     expect(adoptBaseline(exact, cand(), 1, 5)).toMatchObject({ exact: true, bound: 0, at: 5, full });
-    expect(adoptBaseline(undefined, cand(), 1, 5)).toMatchObject({ exact: true });
   });
 
-  it("keeps an exact baseline over a busy read that was not forced", () => {
+  it("keeps an exact baseline over a busy read", () => {
     expect(adoptBaseline(exact, cand({ transitionsDuring: 3 }), 1, 5)).toBe(exact);
-  });
-
-  it("takes a busy read when forced or when nothing usable is known, bounded by what ran beside it", () => {
-    expect(adoptBaseline(exact, cand({ transitionsDuring: 3, forced: true }), 1, 5)).toMatchObject({
-      exact: false,
-      bound: 3,
-    });
-    expect(adoptBaseline(undefined, cand({ transitionsDuring: 3 }), 1, 5)).toMatchObject({ bound: 3 });
-    expect(adoptBaseline({ ...exact, generation: 0 }, cand({ transitionsDuring: 3 }), 1, 5)).toMatchObject({
-      bound: 3,
-    });
   });
 
   it("takes a busy read tighter than a busy baseline, not a looser one", () => {
@@ -246,5 +237,59 @@ describe("adoptBaseline: which read becomes the baseline", () => {
 
   it("drops a read from an earlier generation (the stream broke since)", () => {
     expect(adoptBaseline(exact, cand({ generation: 0 }), 1, 5)).toBe(exact);
+  });
+});
+
+describe("seekBaseline: a netns without a usable baseline finds one", () => {
+  const cand = (transitionsDuring: number, generation = 1): Candidate => ({
+    full: zeros(),
+    net: zeros(),
+    generation,
+    transitionsDuring,
+  });
+
+  it("takes the first quiet read, exact", () => {
+    expect(seekBaseline({ attempts: 3, best: cand(2) }, cand(0), 1, 5)).toMatchObject({
+      baseline: { exact: true, bound: 0, at: 5 },
+      seek: { attempts: 0 },
+    });
+  });
+
+  it("keeps seeking through busy reads, remembering the tightest", () => {
+    let seek: Seeking = { attempts: 0 };
+    for (const busy of [7, 3, 9]) {
+      const r = seekBaseline(seek, cand(busy), 1, 5);
+      expect(r.baseline).toBeUndefined();
+      seek = r.seek;
+    }
+    expect(seek.attempts).toBe(3);
+    expect(seek.best?.transitionsDuring).toBe(3);
+  });
+
+  it("settles for the tightest busy read after SEEK_ATTEMPTS, bounded by what ran beside it", () => {
+    let seek: Seeking = { attempts: 0 };
+    let baseline: Baseline | undefined;
+    for (let i = 0; i < SEEK_ATTEMPTS; i++) {
+      const r = seekBaseline(seek, cand(i === 2 ? 1 : 4), 1, 5);
+      seek = r.seek;
+      baseline = r.baseline;
+      if (i < SEEK_ATTEMPTS - 1) expect(baseline).toBeUndefined();
+    }
+    expect(baseline).toMatchObject({ exact: false, bound: 1 });
+  });
+
+  it("ignores reads and bests from an earlier generation", () => {
+    expect(seekBaseline({ attempts: 0 }, cand(0, 0), 1, 5)).toEqual({ seek: { attempts: 0 } });
+    const r = seekBaseline({ attempts: 1, best: cand(1, 0) }, cand(5), 1, 5);
+    expect(r.seek.best?.generation).toBe(1);
+  });
+});
+
+describe("dropsBaseline", () => {
+  it("drops it only when the derived gauges are shown wrong", () => {
+    expect(dropsBaseline("drift")).toBe(true);
+    expect(dropsBaseline("negative")).toBe(true);
+    for (const r of ["syn", "listeners", "periodic", "kernel-missed", null] as const)
+      expect(dropsBaseline(r)).toBe(false);
   });
 });

@@ -31,7 +31,9 @@ const fullOnly = ["SYN-RECV", "TIME-WAIT", "FIN-WAIT-2"]
   .replace(/^LISTEN(\s+)\d+/gm, "LISTEN$10");
 const setSockstat = (text: string, name: string, value: number) =>
   text.replace(new RegExp(`^(TCP:.*\\b${name} )\\d+`, "m"), `$1${value}`);
-const withTw = (tw: number) => setSockstat(sockstat, "tw", tw);
+/** Full sockets in `fullOnly`: what sockstat's inuse says there (no sockstat6 file: no IPv6, 0 more). */
+const FULL_COUNT = fullOnly.split("\n").filter(Boolean).length;
+const withTw = (tw: number) => setSockstat(setSockstat(sockstat, "inuse", FULL_COUNT), "tw", tw);
 
 const { CLOSE, SYN_SENT, ESTABLISHED, LISTEN } = TcpState;
 const NS = 4026532001;
@@ -215,7 +217,32 @@ describe("NetnsGaugeReader with a ledger: derived gauges", () => {
     time.seq = 0;
     tick();
     expect((await pass()).get(NS)?.tableRead).toBe(true);
-    expect(reader.readsByReason.get("first")).toBe(2);
+    expect(reader.readsByReason.get("seek")).toBe(1);
+  });
+
+  it("seeks a quiet read at first sight: a busy one is not taken, the table is read until a quiet one is", async () => {
+    await writeNet(PID, {});
+    const tables = new Map([[PID, fullOnly]]);
+    const { reader, readTable, tick, pass } = setup(tables);
+    tick();
+    await pass(); // first sight
+    // A listener opens while the read runs: its 7→10 lands in the read's interval.
+    tables.set(PID, `${fullOnly}\nLISTEN 0 4096 0.0.0.0:9999 0.0.0.0:*`);
+    tick();
+    tick([[NS, CLOSE, LISTEN, 1]]);
+    const seeking = (await pass()).get(NS);
+    expect(seeking?.tableRead).toBe(true); // not taken: the table is read again (and reported as read)
+    expect(seeking?.sockets.LISTEN).toBe(full.LISTEN + 1);
+    tick();
+    tick(); // that read's interval was quiet: taken
+    await pass();
+    const reads = readTable.mock.calls.length;
+    tick();
+    const derived = (await pass()).get(NS);
+    expect(derived?.tableRead).toBe(false);
+    expect(derived?.sockets.LISTEN).toBe(full.LISTEN + 1); // not 2 more: the busy read was never the baseline
+    expect(readTable).toHaveBeenCalledTimes(reads);
+    expect(Object.fromEntries(reader.readsByReason)).toEqual({ first: 1, seek: 1 });
   });
 
   it("does not adopt a busy read that was not forced: the exact baseline stays", async () => {

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   parseProcNetCounters,
   parseSockstat,
+  parseSockstat6Inuse,
   pickNetnsCounters,
 } from "../../../agent/gauges/proc-counters.js";
 import { NETNS_COUNTERS, type NetnsCounterName } from "../../../agent/wire/gauges.js";
@@ -65,6 +66,12 @@ describe("parseSockstat: this netns's TCP socket counts", () => {
 
   it("returns null for an empty file", () => {
     expect(parseSockstat("")).toBeNull();
+  });
+
+  it("reads sockstat6's TCP6 inuse (IPv6 full sockets, which sockstat's inuse leaves out)", () => {
+    expect(parseSockstat6Inuse(sockstat6)).toBe(0);
+    expect(parseSockstat6Inuse(sockstat6.replace("TCP6: inuse 0", "TCP6: inuse 42"))).toBe(42);
+    expect(parseSockstat6Inuse(sockstat)).toBeNull();
   });
 
   it.each([
