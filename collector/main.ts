@@ -1,37 +1,46 @@
 import { connect } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { natsAuthFromConfig, natsConnectionOptions } from "../agent/wire/nats-connection.js";
-import { kubeConfigAvailable, loadKubeConfig } from "../common/kube-list-watch.js";
-import { createAlerting } from "./alerts/alerting.js";
-import { collectorMetrics } from "./collector-metrics.js";
+import { startCollectorCore } from "./collector-core.js";
 import type { CollectorConfig } from "./config.js";
-import { startCollectorHttp } from "./http/collector-http.js";
 import { SummaryIngest } from "./ingest/summary-ingest.js";
-import { EventTap } from "./live/event-tap.js";
 import { natsEventFeed } from "./live/nats-event-feed.js";
-import { ClusterModel } from "./model/cluster-model.js";
-import { PeerDirectory } from "./peers/peer-directory.js";
-import { registerPodMetrics } from "./pod-metrics.js";
 
 export interface RunningCollector {
   readonly port: number;
   stop(): Promise<void>;
 }
 
-/** Wires the collector: NATS (JetStream) → model → HTTP API and /metrics. */
+/** Wires the collector: NATS (JetStream) → the collector core (model, alerts, HTTP API, /metrics). */
 export async function runCollector(config: CollectorConfig, logger: Logger): Promise<RunningCollector> {
-  const model = new ClusterModel(config.history, config.retention);
-  const alerting = createAlerting(model, { ...config, logger: logger.child({ part: "alerts" }) });
   let ingest: SummaryIngest | undefined;
   let natsUp = false;
-  const peers =
-    config.peerNames === "on" && kubeConfigAvailable(config.kubeconfig)
-      ? new PeerDirectory(loadKubeConfig(config.kubeconfig), logger.child({ part: "peers" }))
-      : null;
-  if (peers) void peers.start();
-  else logger.info({ peerNames: config.peerNames }, "peer names off: destinations are shown as addresses");
   let feed: ReturnType<typeof natsEventFeed> | undefined;
-  const events = new EventTap(() => (natsUp ? feed : undefined), peers);
+  const core = await startCollectorCore(config, logger, {
+    ingest: {
+      get ingested() {
+        return ingest?.ingested ?? 0;
+      },
+      get duplicates() {
+        return ingest?.duplicates ?? 0;
+      },
+      get pending() {
+        return ingest?.pending ?? 0;
+      },
+      get deadLetters() {
+        return ingest?.deadLetters ?? new Map<string, number>();
+      },
+    },
+    eventFeed: () => (natsUp ? feed : undefined),
+    readiness: () => {
+      const waitingFor: string[] = [];
+      if (!natsUp) waitingFor.push("NATS connection");
+      if (!ingest) waitingFor.push("summaries stream");
+      else if (!ingest.caughtUp) waitingFor.push("replay of the stream");
+      return { ready: waitingFor.length === 0, waitingFor };
+    },
+  });
+  const { model, alerting } = core;
   // Connect in the background: an unreachable NATS keeps the collector unready, not dead. waitOnFirstConnect
   // retries an absent server by itself; what rejects (bad credentials) is retried here, and said.
   const options = natsConnectionOptions(config.natsUrl, natsAuthFromConfig(config), "tcpstate-collector");
@@ -85,53 +94,12 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
     }
   })().catch(() => undefined); // only when stopping before NATS ever answered
 
-  const expiry = setInterval(() => model.expire(), 60_000);
-  const registry = collectorMetrics(
-    {
-      get ingested() {
-        return ingest?.ingested ?? 0;
-      },
-      get duplicates() {
-        return ingest?.duplicates ?? 0;
-      },
-      get pending() {
-        return ingest?.pending ?? 0;
-      },
-      get deadLetters() {
-        return ingest?.deadLetters ?? new Map<string, number>();
-      },
-    },
-    model,
-  );
-  registerPodMetrics(registry, model, { maxPods: config.maxExportedPods });
-  alerting.register(registry);
-  const http = await startCollectorHttp({
-    host: config.listen.host,
-    port: config.listen.port,
-    registry,
-    model,
-    peers,
-    events,
-    routes: alerting.routes,
-    logger,
-    readiness: () => {
-      const waitingFor: string[] = [];
-      if (!natsUp) waitingFor.push("NATS connection");
-      if (!ingest) waitingFor.push("summaries stream");
-      else if (!ingest.caughtUp) waitingFor.push("replay of the stream");
-      return { ready: waitingFor.length === 0, waitingFor };
-    },
-  });
   return {
-    port: http.port,
+    port: core.port,
     async stop() {
       stopping = true;
-      clearInterval(expiry);
-      events.stop();
-      await peers?.stop();
       await ingest?.stop();
-      await alerting.stop();
-      await http.close();
+      await core.stop();
       // Not connected yet: give up connecting rather than wait for it.
       await Promise.race([nc.then((c) => c.close()), new Promise((r) => setTimeout(r, 100))]);
       void ingesting;

@@ -172,9 +172,7 @@ export class Alerting {
     const missing = missingEvents(firing, this.engine.resolvedEvents(), published.ids);
     this.queues.push(nats);
     for (const e of missing) for (const q of this.queues) q.push(e);
-    this.live = true;
-    this.alertmanager?.start();
-    this.sweepTimer = setInterval(() => this.engine.sweep(Date.now()), 15_000);
+    this.goLive();
     log.info(
       {
         firing: this.engine.firingEvents().length,
@@ -183,6 +181,17 @@ export class Alerting {
       },
       "alert sinks live",
     );
+  }
+
+  /**
+   * From now on every transition goes to the sinks, Alertmanager is re-sent the firing set, pods gone quiet are
+   * swept. Without NATS (`tcpstate local`) this is all there is to attaching: no stream to replay or catch up.
+   */
+  goLive(): void {
+    if (this.live || this.stopped) return;
+    this.live = true;
+    this.alertmanager?.start();
+    this.sweepTimer = setInterval(() => this.engine.sweep(Date.now()), 15_000);
   }
 
   async stop(): Promise<void> {
