@@ -23,17 +23,6 @@ RUN npm ci --omit=dev --ignore-scripts --no-audit --no-fund && npm cache clean -
 # Runtime: Node LTS on Debian, bpftrace and the tools the agent runs (ss from iproute2, nsenter from
 # util-linux) from Debian.
 FROM ${NODE_IMAGE} AS runtime
-ARG VERSION=0.1.0
-ARG REVISION=unknown
-ARG CREATED=unknown
-LABEL org.opencontainers.image.title="tcpstate" \
-      org.opencontainers.image.description="Per-pod TCP connection churn, TIME_WAIT and SYN_RECV for Kubernetes, from bpftrace: node agent and collector" \
-      org.opencontainers.image.version="${VERSION}" \
-      org.opencontainers.image.revision="${REVISION}" \
-      org.opencontainers.image.created="${CREATED}" \
-      org.opencontainers.image.licenses="Apache-2.0" \
-      org.opencontainers.image.source="https://github.com/tcpstate/tcpstate" \
-      org.opencontainers.image.base.name="docker.io/library/node:22-bookworm-slim"
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends bpftrace iproute2 util-linux ca-certificates \
  && rm -rf /var/lib/apt/lists/* \
@@ -47,6 +36,18 @@ COPY --from=build /src/dist ./dist
 COPY --from=build /src/agent/probe/*.bt ./agent/probe/
 RUN ln -s /opt/tcpstate/dist/cli/main.js /usr/local/bin/tcpstate && chmod 0755 dist/cli/main.js && tcpstate --help >/dev/null
 USER 10001:10001
+# Labels last: a new revision reuses every layer above.
+ARG VERSION=0.1.0
+ARG REVISION=unknown
+ARG CREATED=unknown
+LABEL org.opencontainers.image.title="tcpstate" \
+      org.opencontainers.image.description="Per-pod TCP connection churn, TIME_WAIT and SYN_RECV for Kubernetes, from bpftrace: node agent and collector" \
+      org.opencontainers.image.version="${VERSION}" \
+      org.opencontainers.image.revision="${REVISION}" \
+      org.opencontainers.image.created="${CREATED}" \
+      org.opencontainers.image.licenses="Apache-2.0" \
+      org.opencontainers.image.source="https://github.com/tcpstate/tcpstate" \
+      org.opencontainers.image.base.name="docker.io/library/node:22-bookworm-slim"
 EXPOSE 8080 9464
 ENTRYPOINT ["tcpstate"]
 CMD ["--help"]

@@ -72,6 +72,9 @@ beforeAll(async () => {
   const npmrc = path.join(dir, "npmrc");
   await writeFile(npmrc, "cafile=/usr/local/etc/npm-host-ca.crt\n");
   const revision = execFileSync("git", ["-C", REPO, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
+  const previous = spawnSync("podman", ["image", "inspect", "--format", "{{.Id}}", IMAGE], {
+    encoding: "utf8",
+  });
   podman(
     [
       "build",
@@ -91,6 +94,10 @@ beforeAll(async () => {
     ],
     15 * 60_000,
   );
+  // The image this tag named before (a run ago) goes; the build's cached layers stay for the next run.
+  const previousId = previous.status === 0 ? previous.stdout.trim() : "";
+  if (previousId && podman(["image", "inspect", "--format", "{{.Id}}", IMAGE]).trim() !== previousId)
+    spawnSync("podman", ["rmi", previousId], { encoding: "utf8" });
 }, 20 * 60_000);
 
 afterAll(async () => {
