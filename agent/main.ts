@@ -1,6 +1,7 @@
 import { fileURLToPath } from "node:url";
-import { CoreV1Api, KubeConfig } from "@kubernetes/client-node";
+import { CoreV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { loadKubeConfig } from "../common/kube-list-watch.js";
 import { AgentMetrics } from "./agent-metrics.js";
 import { CgroupIndex, findCgroup2Mount } from "./attribution/cgroup-index.js";
 import { NetnsAttributor } from "./attribution/netns-attributor.js";
@@ -17,6 +18,7 @@ import { SummaryPublisher } from "./publish/summary-publisher.js";
 import { NodeWindow } from "./window/node-window.js";
 import { TransitionCounter } from "./window/transition-counter.js";
 import { WindowCycle } from "./window/window-cycle.js";
+import type { TransitionEvent } from "./wire/events.js";
 import { natsAuthFromConfig } from "./wire/nats-connection.js";
 import type { NodeSummary } from "./wire/summary.js";
 
@@ -25,15 +27,11 @@ const SELF_PROC = "/proc";
 
 export interface RunningAgent {
   readonly metricsPort: number;
+  /** The counting probes are attached (bpftrace ran its BEGIN). */
+  readonly probesAttached: boolean;
+  /** Live transitions (starts the per-event bpftrace program; the returned function stops it). */
+  subscribeEvents(fn: (event: TransitionEvent) => void): () => Promise<void>;
   stop(): Promise<void>;
-}
-
-function loadKubeConfig(path: string | undefined): KubeConfig {
-  const kc = new KubeConfig();
-  if (path) kc.loadFromFile(path);
-  else if (process.env.KUBERNETES_SERVICE_HOST) kc.loadFromCluster();
-  else kc.loadFromDefault();
-  return kc;
 }
 
 /** Wires the agent: bpftrace → counts → per-pod windows → summaries (stdout) and /metrics. */
@@ -171,6 +169,10 @@ export async function runAgent(
 
   return {
     metricsPort: http.port,
+    get probesAttached() {
+      return supervisor.isReady;
+    },
+    subscribeEvents: (fn) => events.subscribe(fn),
     async stop() {
       clearInterval(timer);
       await closing;
