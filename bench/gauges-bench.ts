@@ -58,7 +58,7 @@ interface Row {
   busy: Cell;
   /** The same, with the one optional table read per pass the budget allows (a re-baseline). */
   busyRebaseline: Cell;
-  /** Every netns's table read (the agent before; now only after bpftrace restarts). */
+  /** Every netns's table read (the agent before; now only while netns seek a baseline). */
   allChanged: Cell;
   naive: Cell;
 }
@@ -187,7 +187,7 @@ async function measureRow(pods: Pod[], sockets: number): Promise<Row> {
     throw new Error(`re-baseline passes read ${rebaselineTables.join(",")} tables, expected 1 each`);
 
   // d) all changed, the agent before: every netns had transitions, so every table is read. One unmeasured
-  // warm-up. (The agent now reads them all only at first sight and after bpftrace restarts.)
+  // warm-up. (The agent now reads them all only while they seek a baseline: first sight, bpftrace restarts.)
   await legacy.read(netns, all);
   const changed: Sample[] = [];
   const changedTables: number[] = [];
@@ -237,7 +237,7 @@ function report(rows: Row[], info: string[]): string {
   out.push("## Gauge pass cost (one pass of NetnsGaugeReader.read, concurrency 2)", "");
   out.push(...info, "");
   out.push(
-    "| netns | node sockets | idle CPU ms | busy CPU ms | busy wall ms | busy + 1 re-baseline CPU ms | every table read (before; now after a bpftrace restart) CPU ms | wall ms | naive /proc/net/tcp CPU ms | naive wall ms | naive ÷ busy (CPU) |",
+    "| netns | node sockets | idle CPU ms | busy CPU ms | busy wall ms | busy + 1 re-baseline CPU ms | every table read (before; now while seeking a baseline) CPU ms | wall ms | naive /proc/net/tcp CPU ms | naive wall ms | naive ÷ busy (CPU) |",
     "| ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |",
   );
   for (const r of rows) {
@@ -255,7 +255,7 @@ function report(rows: Row[], info: string[]): string {
         `(measured with ${int(target.sockets)}): idle pass ${ms(target.idle.cpuMs)} ms — **${verdict(target.idle)}**; ` +
         `busy pass (every netns changed) ${ms(target.busy.cpuMs)} ms — **${verdict(target.busy)}**; with the one ` +
         `re-baseline read a pass may add ${ms(target.busyRebaseline.cpuMs)} ms — **${verdict(target.busyRebaseline)}**; ` +
-        `every table read (before; now once after a bpftrace restart) ${ms(target.allChanged.cpuMs)} ms.`,
+        `every table read (before; now only while netns seek a baseline) ${ms(target.allChanged.cpuMs)} ms.`,
     );
   } else {
     out.push(
@@ -271,8 +271,8 @@ function report(rows: Row[], info: string[]): string {
       "50 transitions per 1 s tick since the last pass (fed to the ledger by hand, as transitions.bt's flushes " +
       "would): gauges derived, sockstat(6) checked against the derived totals, no table read; busy + 1 " +
       "re-baseline = the same 10 min later, when every netns is due a periodic read and the budget allows one " +
-      "per pass; every table read = the agent before (one `nsenter … ss -Htane` per changed netns; now only at " +
-      "first sight and after bpftrace restarts); naive = readFile /proc/<pid>/net/tcp + tcp6, split lines, count " +
+      "per pass; every table read = the agent before (one `nsenter … ss -Htane` per changed netns; now only while " +
+      "a netns seeks a baseline: first sight, bpftrace restarts, drift, at most 6 passes); naive = readFile /proc/<pid>/net/tcp + tcp6, split lines, count " +
       "`st`, same concurrency.",
     "",
     "<details><summary>CPU split, passes, tables read</summary>",
