@@ -1,5 +1,5 @@
 /**
- * Evaluates the rules on every applied window, per pod, on data time (the window's end): replaying the stream
+ * Evaluates the rules on every applied window, per pod (and per netns from a standalone agent), on data time (the window's end): replaying the stream
  * after a restart rebuilds exactly the same alerts. Keeps per pod only what the rules need (baselines, the
  * previous CLOSE_WAIT) and the alerts pending or firing; recently resolved ones are kept a while for the sinks
  * that re-send them. Pods that leave their node's summaries, or whose node goes silent, resolve at once.
@@ -125,8 +125,11 @@ export class AlertEngine {
     const t = summary.windowEnd;
     this.dataTime = Math.max(this.dataTime, t);
     const listed = new Set<string>();
+    // A standalone agent's pods are network namespaces; next to real pods, a netns not (yet) known as a pod's is
+    // transient or no pod's at all (a CNI's): not evaluated.
+    const standalone = !summary.pods.some((e) => e.owner.kind === "pod");
     for (const entry of summary.pods) {
-      if (entry.owner.kind === "host") continue;
+      if (entry.owner.kind === "host" || (entry.owner.kind === "netns" && !standalone)) continue;
       const key = recordKey(summary.node, entry.owner);
       listed.add(key);
       this.evaluatePod(key, summary.node, entry, summary.windowStart, t);

@@ -235,6 +235,23 @@ describe("alert engine: scope, reload, gone pods, replay", () => {
     expect(engine.resolvedEvents().map((e) => e.labels.pod)).toEqual(["b", "c"]);
   });
 
+  it("evaluates a standalone agent's netns, not a netns next to real pods (not known as a pod's yet, or no pod's)", () => {
+    const { feed, log } = engineWith("rules:\n  TimeWaitBuildup: {for: 0s}\n");
+    const netns = { kind: "netns" as const, name: "netns-4026532999" };
+    const host = { kind: "host" as const, name: "host" as const };
+    feed(0, 5, (s) => [
+      { owner: netns, sockets: { TIME_WAIT: s < 3 ? 0 : 5000 } },
+      { owner: host, sockets: { TIME_WAIT: s < 3 ? 0 : 5000 } },
+    ]);
+    feed(
+      0,
+      5,
+      (s) => [{ owner: netns, sockets: { TIME_WAIT: s < 3 ? 0 : 5000 } }, ...burst(s).slice(0, 1)],
+      "node-2",
+    );
+    expect(log()).toEqual(["TimeWaitBuildup/netns-4026532999:firing", "TimeWaitBuildup/a:firing"]);
+  });
+
   it("a summary whose pod list is not synced yet does not end pods it does not list", () => {
     const { engine } = engineWith("rules:\n  TimeWaitBuildup: {for: 0s}\n");
     for (let seq = 0; seq < 5; seq++) engine.apply(nodeWindow("node-1", seq, burst(seq).slice(0, 1)));
