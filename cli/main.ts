@@ -4,6 +4,7 @@ import { agentCommand } from "./agent-command.js";
 import { alertsCommand } from "./alerts-command.js";
 import { ServerError } from "./collector-client.js";
 import { collectorCommand } from "./collector-command.js";
+import { localCommand } from "./local-command.js";
 import { podCommand } from "./pod-command.js";
 import { tailCommand } from "./tail-command.js";
 import { topCommand } from "./top-command.js";
@@ -16,6 +17,7 @@ const program = new Command("tcpstate")
   .addCommand(agentCommand())
   .addCommand(collectorCommand())
   .addCommand(alertsCommand())
+  .addCommand(localCommand())
   .addCommand(topCommand())
   .addCommand(podCommand())
   .addCommand(tailCommand());

@@ -7,7 +7,7 @@ import { NodeSummarySchema } from "../../agent/wire/summary.js";
 import { startService } from "./service-process.js";
 
 /** The repository root: the nearest folder up from here with a package.json (also when compiled elsewhere). */
-function repoRoot(): string {
+export function repoRoot(): string {
   let dir = path.dirname(fileURLToPath(import.meta.url));
   while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
   return dir;

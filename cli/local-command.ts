@@ -1,0 +1,119 @@
+import { Command } from "commander";
+import { pino } from "pino";
+import { z } from "zod";
+import { AgentConfigSchema } from "../agent/config.js";
+import { ProbeError } from "../agent/probe/probe-error.js";
+import { ConfigError } from "../agent/wire/nats-connection.js";
+import { CollectorConfigSchema } from "../collector/config.js";
+import { AGENT_FLAGS } from "./agent-command.js";
+import { COLLECTOR_FLAGS } from "./collector-command.js";
+import { addFlags, describeConfigIssues, type Flag } from "./flag-table.js";
+import { stopOnSignals } from "./service-lifecycle.js";
+import { UsageError } from "./usage-error.js";
+
+const pick = (flags: readonly Flag[], keys: string[]) =>
+  keys.map((k) => flags.find((f) => f.key === k) as Flag);
+
+const AGENT_KEYS = [
+  "interval",
+  "bpftrace",
+  "procRoot",
+  "netnsDir",
+  "tracefs",
+  "cgroupRoot",
+  "eventsPerSecond",
+];
+const COLLECTOR_KEYS = ["history", "rules", "alertmanagerUrl", "webhookUrl", "maxExportedPods", "natsUrl"];
+
+export const LOCAL_FLAGS: readonly Flag[] = [
+  {
+    key: "demo",
+    flag: "--demo",
+    env: "TCPSTATE_DEMO",
+    help: "also run demo pods with traffic (removed on exit)",
+  },
+  { key: "quiet", flag: "--quiet", env: "TCPSTATE_QUIET", help: "no live table on the terminal" },
+  {
+    key: "listen",
+    flag: "--listen <[host]:port>",
+    env: "LISTEN",
+    help: "serve the dashboard, API, /metrics here",
+    def: "127.0.0.1:8080",
+  },
+  ...pick(AGENT_FLAGS, AGENT_KEYS),
+  ...pick(COLLECTOR_FLAGS, COLLECTOR_KEYS).map((f) =>
+    f.key === "natsUrl"
+      ? { ...f, help: "go through NATS JetStream (as in a cluster) instead of in process" }
+      : f,
+  ),
+  {
+    key: "logLevel",
+    flag: "--log-level <level>",
+    env: "LOG_LEVEL",
+    help: "trace … error (logs: stderr, JSON)",
+    def: "warn",
+  },
+];
+
+const truthy = (v: unknown) => v === true || (typeof v === "string" && !["", "0", "false", "no"].includes(v));
+const LocalSwitches = z.object({ logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]) });
+
+/** Options → the agent's and the collector's configs; a bad value is a usage error naming its flag. */
+function localConfig(opts: Record<string, unknown>) {
+  const only = (keys: string[]) =>
+    Object.fromEntries(keys.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k]]));
+  const switches = LocalSwitches.safeParse(opts);
+  const agent = AgentConfigSchema.safeParse({
+    ...only(AGENT_KEYS),
+    standalone: true,
+    metricsAddr: "127.0.0.1:0",
+    logLevel: opts.logLevel,
+  });
+  const collector = CollectorConfigSchema.omit({ natsUrl: true })
+    .extend({ natsUrl: CollectorConfigSchema.shape.natsUrl.optional() })
+    .safeParse({ ...only([...COLLECTOR_KEYS, "listen"]), peerNames: "off", logLevel: opts.logLevel });
+  const problems = [switches, agent, collector].flatMap((r) => (r.success ? [] : [r.error]));
+  if (problems.length || !switches.success || !agent.success || !collector.success)
+    throw new UsageError(problems.map((e) => describeConfigIssues(e, LOCAL_FLAGS)).join("\n"));
+  return {
+    ...switches.data,
+    demo: truthy(opts.demo),
+    quiet: truthy(opts.quiet),
+    agent: agent.data,
+    collector: collector.data,
+  };
+}
+
+export function localCommand(): Command {
+  const cmd = new Command("local")
+    .description(
+      "Run the whole system on this host: agent and collector in one process, this host's network namespaces as pods, dashboard and API on http://127.0.0.1:8080",
+    )
+    .addHelpText(
+      "after",
+      "\nNeeds root, bpftrace (≥ 0.17), tracefs and kernel BTF; --demo also iproute2 and python3.\nEvery flag can also be set by the environment variable shown.",
+    );
+  addFlags(cmd, LOCAL_FLAGS);
+  cmd.action(async (opts: Record<string, unknown>) => {
+    const config = localConfig(opts);
+    const logger = pino({ level: config.logLevel, base: { component: "local" } }, pino.destination(2));
+    // Loaded here, not at the top: other commands and --help need none of the agent's libraries.
+    const { runLocal, DEMO_RULES } = await import("../local/main.js");
+    // The demo's buildups should fire within seconds: its rules have short `for`s (unless --rules says else).
+    const collector =
+      config.demo && !config.collector.rules ? { ...config.collector, rules: DEMO_RULES } : config.collector;
+    let local: Awaited<ReturnType<typeof runLocal>>;
+    try {
+      local = await runLocal(
+        { agent: config.agent, collector, demo: config.demo, quiet: config.quiet, out: process.stdout },
+        logger,
+      );
+    } catch (err) {
+      if (err instanceof ProbeError) throw new UsageError(`${err.message} [${err.code}]`);
+      if (err instanceof ConfigError) throw new UsageError(err.message);
+      throw err;
+    }
+    stopOnSignals(logger, () => local.stop());
+  });
+  return cmd;
+}

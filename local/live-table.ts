@@ -1,0 +1,42 @@
+import { topTable } from "../cli/top-command.js";
+import type { AlertView } from "../collector/alerts/alert-event.js";
+import type { listPods } from "../collector/query/pod-query.js";
+
+export interface LiveTable {
+  stop(): void;
+}
+
+/** What the terminal shows of alerts: one line each, the newest state. */
+function alertLines(alerts: readonly AlertView[]): string[] {
+  if (alerts.length === 0) return ["No alert firing."];
+  return alerts.map(
+    (a) =>
+      `FIRING ${a.labels.alertname} ${a.labels.namespace}/${a.labels.pod}${a.labels.port ? `:${a.labels.port}` : ""} — ${a.annotations.summary ?? ""}`,
+  );
+}
+
+/**
+ * The live `top` of `tcpstate local`: redrawn in place every window (cursor home, clear), the URL on top and
+ * the firing alerts below.
+ */
+export function startLiveTable(
+  out: NodeJS.WriteStream,
+  url: string,
+  intervalMs: number,
+  read: () => { pods: ReturnType<typeof listPods>; alerts: AlertView[] },
+): LiveTable {
+  const draw = () => {
+    const { pods, alerts } = read();
+    const lines = [
+      `tcpstate local — ${url} — busiest pods over the last minute (Ctrl-C to stop)`,
+      "",
+      topTable(pods, false),
+      "",
+      ...alertLines(alerts),
+    ];
+    out.write(`\x1b[H\x1b[2J${lines.join("\n")}\n`);
+  };
+  draw();
+  const timer = setInterval(draw, intervalMs);
+  return { stop: () => clearInterval(timer) };
+}
