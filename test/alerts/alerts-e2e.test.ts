@@ -8,7 +8,6 @@
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { connect, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AlertEvent, AlertView } from "../../collector/alerts/alert-event.js";
@@ -18,10 +17,9 @@ import { type CollectorProcess, startCollector } from "../support/collector-proc
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { createPodNetwork, exec, type Pod, type PodNetwork } from "../support/netns-pods.js";
-import { runClient, type ServerHandle, startServer } from "../support/traffic.js";
+import { runClient, type ServerHandle, startServer, synBurst } from "../support/traffic.js";
 import { type AlertmanagerProcess, startAlertmanager } from "./alertmanager-process.js";
 
-const SYN_BURST = fileURLToPath(new URL("../support/syn-burst.py", import.meta.url));
 const WINDOW_MS = 1000;
 const TW_FOR_MS = 3000;
 const SYN_FOR_MS = 2000;
@@ -139,7 +137,7 @@ describe("alerts end to end (real kernel, nats-server, Alertmanager)", () => {
     const a = await runClient(p.a, { host: p.s.ipv4, port: 8080, count: 3000, concurrency: 16 });
     expect(a.ok).toBe(3000);
     const aDone = Date.now();
-    await exec(p.s, ["python3", SYN_BURST, "10.244.11.99", p.b.ipv4, "8443", "200"]);
+    await synBurst(p.s, "10.244.11.99", p.b.ipv4, 8443, 200);
     const bDone = Date.now();
 
     await expect

@@ -2,14 +2,11 @@
  * Per-pod socket-state gauges against `ss` in the same network namespace, for real: TIME_WAIT piling up and
  * draining, half-open SYN_RECV from raw SYNs, a CLOSE_WAIT leak, listeners and top destinations.
  */
-import { fileURLToPath } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { NodeSummary, PodEntry } from "../../agent/wire/summary.js";
 import { type AgentProcess, entryOf, startAgent, waitReady } from "../support/agent-process.js";
 import { createPodNetwork, exec, type Pod, type PodNetwork } from "../support/netns-pods.js";
-import { runClient, type ServerHandle, startServer } from "../support/traffic.js";
-
-const SYN_BURST = fileURLToPath(new URL("../support/syn-burst.py", import.meta.url));
+import { runClient, type ServerHandle, startServer, synBurst } from "../support/traffic.js";
 
 /** Sockets in `state` inside the pod's netns, as ss counts them. */
 async function ssCount(pod: Pod, state: string): Promise<number> {
@@ -107,8 +104,8 @@ describe("agent: per-pod socket gauges (real kernel, standalone)", () => {
     servers.push(await startServer(b, b.ipv4, 8082, { backlog: 16 }));
     const before = agent.summaries.length;
     // Raw SYNs from addresses nobody owns: B's SYN-ACKs go nowhere and its request socks stay half-open.
-    await exec(c, ["python3", SYN_BURST, "10.244.3.99", b.ipv4, "8081", "150"]);
-    await exec(c, ["python3", SYN_BURST, "10.244.3.98", b.ipv4, "8082", "60"]);
+    await synBurst(c, "10.244.3.99", b.ipv4, 8081, 150);
+    await synBurst(c, "10.244.3.98", b.ipv4, 8082, 60);
     const s = await nextSummary(agent, 2);
     const truth = await ssCount(b, "syn-recv");
     expect(truth).toBeGreaterThanOrEqual(150 + 16);
