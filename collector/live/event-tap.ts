@@ -1,16 +1,5 @@
-import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import type { Logger } from "pino";
-import {
-  type EventLeaseRequest,
-  type TransitionEvent,
-  TransitionEventSchema,
-} from "../../agent/wire/events.js";
-import { EVENTS_CONTROL_SUBJECT, EVENTS_SUBJECT_PREFIX } from "../../agent/wire/subjects.js";
+import type { TransitionEvent } from "../../agent/wire/events.js";
 import { type PeerLookup, peerName } from "../peers/peer-directory.js";
-
-/** Short leases, renewed while anyone watches: agents stop streaming within seconds of the last one leaving. */
-const LEASE_SECONDS = 6;
-const RENEW_MS = 2000;
 
 export interface EventFilter {
   namespace?: string;

@@ -65,9 +65,8 @@ export class PodRecord {
     addCounters(this.total, entry.window);
     this.recent.add(windowEnd, windowEnd - windowStart, entry.window);
     if (entry.netnsCounters) {
-      const into = (this.netnsTotal ??= Object.fromEntries(
-        Object.keys(NETNS_COUNTERS).map((k) => [k, 0]),
-      ) as NetnsCounters);
+      this.netnsTotal ??= Object.fromEntries(Object.keys(NETNS_COUNTERS).map((k) => [k, 0])) as NetnsCounters;
+      const into = this.netnsTotal;
       for (const k of Object.keys(NETNS_COUNTERS) as (keyof NetnsCounters)[])
         into[k] += entry.netnsCounters[k];
     }
