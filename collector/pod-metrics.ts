@@ -58,38 +58,27 @@ export function registerPodMetrics(
     if (!snapshot || t - snapshot.at > 1000) snapshot = { at: t, pods: exportedPods(model, opts.maxPods, t) };
     return snapshot.pods;
   };
-  const gauge = <L extends string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[],
-    fill: (g: Gauge<L>) => void,
-  ) =>
-    new Gauge<L>({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        fill(this);
-      },
-    });
-  const counter = <L extends string>(
-    name: string,
-    help: string,
-    labelNames: readonly L[],
-    fill: (c: Counter<L>) => void,
-  ) =>
-    new Counter<L>({
-      name,
-      help,
-      labelNames,
-      registers,
-      collect() {
-        this.reset();
-        fill(this);
-      },
-    });
+  // Every series is recomputed at scrape time from the model: reset, then filled.
+  const make =
+    (Kind: typeof Gauge | typeof Counter) =>
+    <L extends string>(
+      name: string,
+      help: string,
+      labelNames: readonly L[],
+      fill: (m: Gauge<L> & Counter<L>) => void,
+    ) =>
+      new Kind<L>({
+        name,
+        help,
+        labelNames,
+        registers,
+        collect() {
+          this.reset();
+          fill(this as Gauge<L> & Counter<L>);
+        },
+      });
+  const gauge = make(Gauge);
+  const counter = make(Counter);
 
   gauge(
     "tcpstate_pod_churn_per_second",

@@ -1,9 +1,9 @@
 /** A real Alertmanager (Debian prometheus-alertmanager) for tests: a loopback port, a temp storage dir, no cluster. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { freePort } from "../support/nats-server.js";
 
 export interface AlertmanagerProcess {
   url: string;
@@ -22,17 +22,6 @@ export interface AmAlert {
   endsAt: string;
   fingerprint: string;
   status: { state: string };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const CONFIG = `route:

@@ -8,7 +8,6 @@ import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -21,7 +20,7 @@ import {
 } from "../helm/daemonset-agent.js";
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
 import { cgroup2Root } from "../support/host-pod.js";
-import { type NatsServer, startNatsServer } from "../support/nats-server.js";
+import { freePort, type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-pods.js";
 import { type ServerHandle, startServer } from "../support/traffic.js";
 
@@ -40,17 +39,6 @@ function podman(args: string[], timeoutMs = 60_000): string {
   if (r.status !== 0)
     throw new Error(`podman ${args.join(" ")} exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
   return r.stdout;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.once("error", reject);
-    srv.listen(0, "127.0.0.1", () => {
-      const { port } = srv.address() as { port: number };
-      srv.close(() => resolve(port));
-    });
-  });
 }
 
 const containers: string[] = [];
