@@ -133,6 +133,24 @@ function byName(a: PodRecord, b: PodRecord): number {
 /** Past this many candidates per row asked, the likeliest ones by a pro-rata estimate are ranked exactly. */
 const CANDIDATES_PER_ROW = 4;
 
+/** Per-pod bounds, reused from query to query (three arrays of 50,000 a query would only feed the GC). */
+let scratch = { lower: new Float64Array(0), upper: new Float64Array(0), estimate: new Float64Array(0) };
+function scratchFor(n: number) {
+  if (scratch.lower.length < n) {
+    const size = Math.ceil(n * 1.25);
+    scratch = {
+      lower: new Float64Array(size),
+      upper: new Float64Array(size),
+      estimate: new Float64Array(size),
+    };
+  }
+  return {
+    lower: scratch.lower.subarray(0, n),
+    upper: scratch.upper.subarray(0, n),
+    estimate: scratch.estimate.subarray(0, n),
+  };
+}
+
 /**
  * Candidates for the top `limit` by churn or failed connects, from bucket sums: each pod's exact figure lies in
  * [lower, upper] (the bucket the window starts in may hold windows that ended before it); every pod whose upper
@@ -142,9 +160,7 @@ const CANDIDATES_PER_ROW = 4;
  */
 function rankingCandidates(matched: PodRecord[], q: PodListQuery, since: number, now: number): PodRecord[] {
   const sum = emptyActivitySum();
-  const lower = new Float64Array(matched.length);
-  const upper = new Float64Array(matched.length);
-  const estimate = new Float64Array(matched.length);
+  const { lower, upper, estimate } = scratchFor(matched.length);
   // Share of the partial bucket that lies inside the window.
   const inside = 1 - (since % ACTIVITY_BUCKET_MS) / ACTIVITY_BUCKET_MS;
   matched.forEach((r, i) => {
