@@ -3,8 +3,9 @@ import { execFile, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { stopChild } from "../test/support/child-process.js";
 import { exec, type Pod } from "../test/support/netns-pods.js";
-import { type Cleanup, stopChild } from "./cleanup.js";
+import type { Cleanup } from "./cleanup.js";
 import { BenchError } from "./options.js";
 
 const execFileAsync = promisify(execFile);

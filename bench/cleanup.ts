@@ -1,5 +1,4 @@
 // Undo actions run in reverse order on success, error and SIGINT, so no netns or process outlives the run.
-import type { ChildProcess } from "node:child_process";
 import { setTimeout as sleep } from "node:timers/promises";
 
 interface Action {
@@ -36,20 +35,6 @@ export class Cleanup {
   async runAll(): Promise<void> {
     for (let action = this.actions.at(-1); action; action = this.actions.at(-1)) await this.execute(action);
   }
-}
-
-export function exited(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
-  return new Promise((resolve) => child.once("exit", () => resolve()));
-}
-
-/** Sends `signal`, waits up to `graceMs`, then SIGKILLs; resolves once the child has exited. */
-export async function stopChild(child: ChildProcess, signal: NodeJS.Signals, graceMs: number): Promise<void> {
-  const done = exited(child);
-  child.kill(signal);
-  const timer = setTimeout(() => child.kill("SIGKILL"), graceMs);
-  await done;
-  clearTimeout(timer);
 }
 
 /** Kills a process that is not our child (the agent's bpftrace) if it is still running as `comm`. */

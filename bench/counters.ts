@@ -7,9 +7,10 @@ import { fileURLToPath } from "node:url";
 import { readTracepointMisses } from "../agent/probe/prog-stats.js";
 import { addCounters, type Counters, zeroCounters } from "../agent/wire/counters.js";
 import { type NodeSummary, NodeSummarySchema, type PodEntry } from "../agent/wire/summary.js";
+import { exited, stopChild } from "../test/support/child-process.js";
 import type { Pod } from "../test/support/netns-pods.js";
 import type { BaselineCounts } from "./baseline-counter.js";
-import { type Cleanup, exited, killIfStill, stopChild } from "./cleanup.js";
+import { type Cleanup, killIfStill } from "./cleanup.js";
 import { childrenNamed, commOf } from "./procfs.js";
 
 const ROOT = new URL("../../", import.meta.url); // dist-bench/bench/ → repository root

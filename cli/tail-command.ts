@@ -1,17 +1,15 @@
 import { Command, Option } from "commander";
+import { formatEndpoint } from "../agent/wire/endpoint.js";
 import { GAUGE_STATES } from "../agent/wire/gauges.js";
 import type { EnrichedEvent } from "../collector/live/event-tap.js";
 import { SERVER_HELP, serverUrl, streamLines } from "./collector-client.js";
 import { UsageError } from "./usage-error.js";
 
-const endpoint = (family: number, addr: string, port: number) =>
-  family === 6 ? `[${addr}]:${port}` : `${addr}:${port}`;
-
 export function eventLine(e: EnrichedEvent): string {
   const time = new Date(e.time).toISOString().slice(11, 23);
   const who = e.namespace ? `${e.namespace}/${e.pod}` : `${e.pod}@${e.node}`;
   const peer = e.peer ? ` (${e.peer})` : "";
-  return `${time}  ${who}  ${e.from} -> ${e.to}  ${endpoint(e.family, e.saddr, e.sport)} -> ${endpoint(e.family, e.daddr, e.dport)}${peer}`;
+  return `${time}  ${who}  ${e.from} -> ${e.to}  ${formatEndpoint(e.saddr, e.sport)} -> ${formatEndpoint(e.daddr, e.dport)}${peer}`;
 }
 
 export function tailCommand(): Command {

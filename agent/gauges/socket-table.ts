@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import { parseKubepodsPath } from "../attribution/cgroup-path.js";
+import { formatEndpoint, splitEndpoint } from "../wire/endpoint.js";
 import { type GaugeState, type SocketGauges, zeroGauges } from "../wire/gauges.js";
 
 // ss's state names → ours.
@@ -37,26 +38,6 @@ export interface SocketTable {
    * kernel's per-netns TIME_WAIT count (sockstat tw) includes them; ss lists them as FIN-WAIT-2.
    */
   finWait2TimeWait: number;
-}
-
-/** `10.0.0.1:80`, `[fd00::1]:80`, `[::ffff:10.0.0.1]:80`, `*:*` → address and port (v4-mapped shown as v4). */
-export function splitEndpoint(text: string): { address: string; port: number } | null {
-  const colon = text.lastIndexOf(":");
-  if (colon < 0) return null;
-  let address = text.slice(0, colon);
-  const port = text.slice(colon + 1) === "*" ? 0 : Number(text.slice(colon + 1));
-  if (!Number.isInteger(port)) return null;
-  // ss appends %iface to scoped addresses, after the bracket for IPv6: [fe80::2]%eth0:9001.
-  const percent = address.indexOf("%");
-  if (percent >= 0) address = address.slice(0, percent);
-  if (address.startsWith("[") && address.endsWith("]")) address = address.slice(1, -1);
-  else if (address.startsWith("[")) address = address.slice(1);
-  if (address.startsWith("::ffff:") && address.includes(".")) address = address.slice(7);
-  return { address, port };
-}
-
-export function formatEndpoint(address: string, port: number): string {
-  return address.includes(":") ? `[${address}]:${port}` : `${address}:${port}`;
 }
 
 /** One line of `ss -Htan` split into fields; null for anything else. */

@@ -1,7 +1,7 @@
 import type { NetnsGauges } from "../gauges/netns-gauges.js";
-import { formatEndpoint } from "../gauges/socket-table.js";
 import { addTransition, classifyTransition } from "../probe/transition.js";
 import { addCounters, zeroCounters } from "../wire/counters.js";
+import { formatEndpoint } from "../wire/endpoint.js";
 import type { Counters, NodeHealth, NodeSummary, Owner } from "../wire/summary.js";
 import { ownerKey, SUMMARY_SCHEMA } from "../wire/summary.js";
 import { addNetns, type EntryParts, finishEntry, newEntryParts } from "./pod-entry.js";

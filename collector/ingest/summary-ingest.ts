@@ -4,12 +4,11 @@ import {
   type JetStreamManager,
   jetstream,
   jetstreamManager,
-  RetentionPolicy,
-  type StreamConfig,
 } from "@nats-io/jetstream";
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { DEADLETTER_SUBJECT, SUMMARY_STREAM, SUMMARY_SUBJECT_PREFIX } from "../../agent/wire/subjects.js";
+import { upsertStream } from "../jetstream-stream.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import { decodeSummary } from "./decode-summary.js";
 
@@ -20,25 +19,15 @@ export interface IngestOptions {
   logger: Logger;
 }
 
-const NS_PER_MS = 1_000_000;
-
 /** The summaries stream as the collector wants it: created when missing, brought to these settings when not. */
-export async function ensureStream(jsm: JetStreamManager, opts: IngestOptions): Promise<void> {
-  const config: Partial<StreamConfig> & { name: string } = {
+export function ensureStream(jsm: JetStreamManager, opts: IngestOptions): Promise<void> {
+  return upsertStream(jsm, {
     name: SUMMARY_STREAM,
     subjects: [`${SUMMARY_SUBJECT_PREFIX}.>`],
-    retention: RetentionPolicy.Limits,
-    max_age: opts.retentionMs * NS_PER_MS,
-    max_bytes: opts.maxBytes,
-    duplicate_window: opts.duplicateWindowMs * NS_PER_MS,
-  };
-  try {
-    await jsm.streams.info(SUMMARY_STREAM);
-    await jsm.streams.update(SUMMARY_STREAM, config);
-  } catch (err) {
-    if (!/stream not found/i.test((err as Error).message)) throw err;
-    await jsm.streams.add(config);
-  }
+    retentionMs: opts.retentionMs,
+    duplicateWindowMs: opts.duplicateWindowMs,
+    maxBytes: opts.maxBytes,
+  });
 }
 
 /**

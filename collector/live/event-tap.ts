@@ -1,3 +1,4 @@
+import { formatEndpoint } from "../../agent/wire/endpoint.js";
 import type { TransitionEvent } from "../../agent/wire/events.js";
 import { type PeerLookup, peerName } from "../peers/peer-directory.js";
 
@@ -12,9 +13,7 @@ export interface EventFilter {
 /** A transition as `tail` shows it: the owner's names and the peer's, when known. */
 export function enrichEvent(e: TransitionEvent, peers: PeerLookup | null) {
   const o = e.owner;
-  const peer = peers
-    ? peerName(peers, e.family === 6 ? `[${e.daddr}]:${e.dport}` : `${e.daddr}:${e.dport}`)
-    : null;
+  const peer = peers ? peerName(peers, formatEndpoint(e.daddr, e.dport)) : null;
   return {
     time: e.time,
     node: e.node,

@@ -1,5 +1,6 @@
 import { CoreV1Api, type KubeConfig, type V1Pod, type V1Service } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { splitEndpoint } from "../../agent/wire/endpoint.js";
 import { KubeListWatch } from "../../common/kube-list-watch.js";
 
 export type PeerKind = "service" | "pod";
@@ -15,20 +16,11 @@ export interface PeerLookup {
   byIp(ip: string): Peer | undefined;
 }
 
-/** "10.0.3.7:5432" → ["10.0.3.7", "5432"]; "[fd00::7]:5432" → ["fd00::7", "5432"]; null when not ip:port. */
-export function splitEndpoint(endpoint: string): [string, string] | null {
-  const colon = endpoint.lastIndexOf(":");
-  if (colon <= 0) return null;
-  const host = endpoint.slice(0, colon);
-  const port = endpoint.slice(colon + 1);
-  return [host.startsWith("[") && host.endsWith("]") ? host.slice(1, -1) : host, port];
-}
-
 /** "payments/postgres:5432" for an endpoint whose address is a known Service or pod, else null. */
 export function peerName(peers: PeerLookup, endpoint: string): { peer: string; kind: PeerKind } | null {
   const split = splitEndpoint(endpoint);
-  const found = split && peers.byIp(split[0]);
-  return found && split ? { peer: `${found.name}:${split[1]}`, kind: found.kind } : null;
+  const found = split && peers.byIp(split.address);
+  return found && split ? { peer: `${found.name}:${split.port}`, kind: found.kind } : null;
 }
 
 /**

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stopChild } from "../support/child-process.js";
 import { freePort } from "../support/nats-server.js";
 
 export interface AlertmanagerProcess {
@@ -77,12 +78,7 @@ export async function startAlertmanager(): Promise<AlertmanagerProcess> {
     async stop() {
       const c = child;
       child = undefined;
-      if (!c || c.exitCode !== null) return;
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGTERM");
-      const timer = setTimeout(() => c.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
+      if (c) await stopChild(c, "SIGTERM", 5000);
     },
     async destroy() {
       await am.stop();

@@ -4,6 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stopChild } from "./child-process.js";
 
 export interface NatsServer {
   url: string;
@@ -60,12 +61,7 @@ export async function startNatsServer(
     async stop() {
       const c = child;
       child = undefined;
-      if (!c || c.exitCode !== null) return;
-      const exited = new Promise((r) => c.once("exit", r));
-      c.kill("SIGTERM");
-      const timer = setTimeout(() => c.kill("SIGKILL"), 5000);
-      await exited;
-      clearTimeout(timer);
+      if (c) await stopChild(c, "SIGTERM", 5000);
     },
     async destroy() {
       await server.stop();

@@ -3,6 +3,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { stopChild } from "./child-process.js";
 import { freePort } from "./nats-server.js";
 
 export interface PromSample {
@@ -63,10 +64,7 @@ export async function startPrometheus(targets: string[]): Promise<Prometheus> {
       return body.data?.result ?? [];
     },
     async stop() {
-      const exited = new Promise((r) => child.once("close", r));
-      child.kill("SIGTERM");
-      await Promise.race([exited, new Promise((r) => setTimeout(r, 5000))]);
-      child.kill("SIGKILL");
+      await stopChild(child, "SIGTERM", 5000);
       await rm(dir, { recursive: true, force: true });
     },
   };

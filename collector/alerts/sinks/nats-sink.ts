@@ -5,16 +5,10 @@
  * event) to publish only what is missing: an alert that fired or resolved while no collector was running, or
  * one the stream shows firing that the replay did not rebuild (resolved then).
  */
-import {
-  DeliverPolicy,
-  type JetStreamManager,
-  jetstream,
-  jetstreamManager,
-  RetentionPolicy,
-  type StreamConfig,
-} from "@nats-io/jetstream";
+import { DeliverPolicy, type JetStreamManager, jetstream, jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { upsertStream } from "../../jetstream-stream.js";
 import {
   ALERTS_STREAM,
   ALERTS_SUBJECT_PREFIX,
@@ -25,28 +19,18 @@ import {
 } from "../alert-event.js";
 import { DeliveryQueue } from "./delivery-queue.js";
 
-const NS_PER_MS = 1_000_000;
-
 export interface AlertStreamOptions {
   retentionMs: number;
   duplicateWindowMs: number;
 }
 
-export async function ensureAlertStream(jsm: JetStreamManager, opts: AlertStreamOptions): Promise<void> {
-  const config: Partial<StreamConfig> & { name: string } = {
+export function ensureAlertStream(jsm: JetStreamManager, opts: AlertStreamOptions): Promise<void> {
+  return upsertStream(jsm, {
     name: ALERTS_STREAM,
     subjects: [`${ALERTS_SUBJECT_PREFIX}.>`],
-    retention: RetentionPolicy.Limits,
-    max_age: opts.retentionMs * NS_PER_MS,
-    duplicate_window: Math.min(opts.duplicateWindowMs, opts.retentionMs) * NS_PER_MS,
-  };
-  try {
-    await jsm.streams.info(ALERTS_STREAM);
-    await jsm.streams.update(ALERTS_STREAM, config);
-  } catch (err) {
-    if (!/stream not found/i.test((err as Error).message)) throw err;
-    await jsm.streams.add(config);
-  }
+    retentionMs: opts.retentionMs,
+    duplicateWindowMs: Math.min(opts.duplicateWindowMs, opts.retentionMs),
+  });
 }
 
 /** What the alerts stream holds: every event id, and the newest event of each alert (by fingerprint). */

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { formatEndpoint, parseSsTable, splitEndpoint } from "../../../agent/gauges/socket-table.js";
+import { parseSsTable } from "../../../agent/gauges/socket-table.js";
+import { formatEndpoint, splitEndpoint } from "../../../agent/wire/endpoint.js";
 import { GAUGE_STATES, type GaugeState, zeroGauges } from "../../../agent/wire/gauges.js";
 
 /*
@@ -153,7 +154,7 @@ describe("parseSsTable: listeners and their queues", () => {
     });
   });
 
-  // Regression: agent/gauges/socket-table.ts, splitEndpoint.
+  // Regression: agent/wire/endpoint.ts, splitEndpoint.
   it("reports a link-local listener under its bare address, not a bracketed one", () => {
     expect(parseSsTable(peerTable).listeners.find((l) => l.port === 9001)).toEqual({
       address: "fe80::2",
@@ -251,7 +252,7 @@ describe("splitEndpoint: address and port of an ss endpoint", () => {
     expect(splitEndpoint("[::ffff:a00:1]:80")).toEqual({ address: "::ffff:a00:1", port: 80 });
   });
 
-  // Regression: agent/gauges/socket-table.ts, splitEndpoint.
+  // Regression: agent/wire/endpoint.ts, splitEndpoint.
   it("reads a scoped IPv6 endpoint as ss prints it, brackets and %interface removed", () => {
     expect(splitEndpoint("[fe80::2]%eth0:9001")).toEqual({ address: "fe80::2", port: 9001 });
   });

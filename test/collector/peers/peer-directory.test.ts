@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { pino } from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { PeerDirectory, peerName, splitEndpoint } from "../../../collector/peers/peer-directory.js";
+import { splitEndpoint } from "../../../agent/wire/endpoint.js";
+import { PeerDirectory, peerName } from "../../../collector/peers/peer-directory.js";
 import { loadKubeConfig } from "../../../common/kube-list-watch.js";
 import { type FakeKubeApi, makePod, makeService, startFakeKubeApi } from "../../support/fake-kube-api.js";
 
@@ -39,8 +40,8 @@ describe("peer directory", () => {
   });
 
   it("splits IPv4 and IPv6 endpoints", () => {
-    expect(splitEndpoint("10.0.3.7:5432")).toEqual(["10.0.3.7", "5432"]);
-    expect(splitEndpoint("[fd00::7]:80")).toEqual(["fd00::7", "80"]);
+    expect(splitEndpoint("10.0.3.7:5432")).toEqual({ address: "10.0.3.7", port: 5432 });
+    expect(splitEndpoint("[fd00::7]:80")).toEqual({ address: "fd00::7", port: 80 });
     expect(splitEndpoint("nonsense")).toBeNull();
   });
 
