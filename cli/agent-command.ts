@@ -1,8 +1,6 @@
 import { Command } from "commander";
 import { pino } from "pino";
 import { AgentConfigSchema } from "../agent/config.js";
-import { ProbeError } from "../agent/probe/probe-error.js";
-import { ConfigError } from "../agent/wire/nats-connection.js";
 import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
 import { stopOnSignals } from "./service-lifecycle.js";
 import { UsageError } from "./usage-error.js";
@@ -135,16 +133,9 @@ export function agentCommand(): Command {
     );
     // Loaded here, not at the top: `tcpstate collector` and `--help` need none of the agent's libraries.
     const { runAgent } = await import("../agent/main.js");
-    let agent: Awaited<ReturnType<typeof runAgent>>;
-    try {
-      agent = await runAgent(config, logger, (summary) =>
-        process.stdout.write(`${JSON.stringify(summary)}\n`),
-      );
-    } catch (err) {
-      if (err instanceof ProbeError) throw new UsageError(`${err.message} [${err.code}]`);
-      if (err instanceof ConfigError) throw new UsageError(err.message);
-      throw err;
-    }
+    const agent = await runAgent(config, logger, (summary) =>
+      process.stdout.write(`${JSON.stringify(summary)}\n`),
+    );
     stopOnSignals(logger, () => agent.stop());
   });
   return cmd;

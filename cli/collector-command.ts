@@ -1,6 +1,5 @@
 import { Command } from "commander";
 import { pino } from "pino";
-import { ConfigError } from "../agent/wire/nats-connection.js";
 import { CollectorConfigSchema } from "../collector/config.js";
 import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
 import { stopOnSignals } from "./service-lifecycle.js";
@@ -113,13 +112,7 @@ export function collectorCommand(): Command {
     const config = parsed.data;
     const logger = pino({ level: config.logLevel, base: { component: "collector" } }, pino.destination(2));
     const { runCollector } = await import("../collector/main.js");
-    let collector: Awaited<ReturnType<typeof runCollector>>;
-    try {
-      collector = await runCollector(config, logger);
-    } catch (err) {
-      if (err instanceof ConfigError) throw new UsageError(err.message);
-      throw err;
-    }
+    const collector = await runCollector(config, logger);
     stopOnSignals(logger, () => collector.stop());
   });
   return cmd;

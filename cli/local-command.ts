@@ -2,8 +2,6 @@ import { Command } from "commander";
 import { pino } from "pino";
 import { z } from "zod";
 import { AgentConfigSchema } from "../agent/config.js";
-import { ProbeError } from "../agent/probe/probe-error.js";
-import { ConfigError } from "../agent/wire/nats-connection.js";
 import { CollectorConfigSchema } from "../collector/config.js";
 import { AGENT_FLAGS } from "./agent-command.js";
 import { COLLECTOR_FLAGS } from "./collector-command.js";
@@ -102,17 +100,10 @@ export function localCommand(): Command {
     // The demo's buildups should fire within seconds: its rules have short `for`s (unless --rules says else).
     const collector =
       config.demo && !config.collector.rules ? { ...config.collector, rules: DEMO_RULES } : config.collector;
-    let local: Awaited<ReturnType<typeof runLocal>>;
-    try {
-      local = await runLocal(
-        { agent: config.agent, collector, demo: config.demo, quiet: config.quiet, out: process.stdout },
-        logger,
-      );
-    } catch (err) {
-      if (err instanceof ProbeError) throw new UsageError(`${err.message} [${err.code}]`);
-      if (err instanceof ConfigError) throw new UsageError(err.message);
-      throw err;
-    }
+    const local = await runLocal(
+      { agent: config.agent, collector, demo: config.demo, quiet: config.quiet, out: process.stdout },
+      logger,
+    );
     stopOnSignals(logger, () => local.stop());
   });
   return cmd;

@@ -1,5 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
+import { ProbeError } from "../agent/probe/probe-error.js";
+import { ConfigError } from "../agent/wire/nats-connection.js";
 import { agentCommand } from "./agent-command.js";
 import { alertsCommand } from "./alerts-command.js";
 import { ServerError } from "./collector-client.js";
@@ -31,6 +33,15 @@ try {
   if (err instanceof UsageError || err instanceof ServerError) {
     process.stderr.write(`tcpstate: ${err.message}\n`);
     process.exit(err.exitCode);
+  }
+  // Start-up problems the user fixes on the host or in the config (preflight, credentials, rules): exit 2.
+  if (err instanceof ProbeError) {
+    process.stderr.write(`tcpstate: ${err.message} [${err.code}]\n`);
+    process.exit(2);
+  }
+  if (err instanceof ConfigError) {
+    process.stderr.write(`tcpstate: ${err.message}\n`);
+    process.exit(2);
   }
   process.stderr.write(`tcpstate: ${(err as Error).stack ?? String(err)}\n`);
   process.exit(1);
