@@ -105,6 +105,16 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
       },
     ]),
   );
+  // Workloads or namespaces over a window, optionally one namespace's only.
+  const rollupRoute = (level: "workload" | "namespace", key: string) =>
+    api((url, res) => {
+      const q = parseQuery(RollupQuerySchema, url.searchParams);
+      const all = rollup(model.podRecords(), level, now() - q.window);
+      sendJson(res, 200, {
+        window: { seconds: q.window / 1000 },
+        [key]: q.namespace === undefined ? all : all.filter((r) => r.namespace === q.namespace),
+      });
+    });
   return startServiceHttp({
     ...opts,
     routes: {
@@ -127,22 +137,8 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
           });
         sendJson(res, 200, podDetail(record, now() - q.window, peers));
       }),
-      "/api/v1/workloads": api((url, res) => {
-        const q = parseQuery(RollupQuerySchema, url.searchParams);
-        const all = rollup(model.podRecords(), "workload", now() - q.window);
-        sendJson(res, 200, {
-          window: { seconds: q.window / 1000 },
-          workloads: q.namespace === undefined ? all : all.filter((w) => w.namespace === q.namespace),
-        });
-      }),
-      "/api/v1/namespaces": api((url, res) => {
-        const q = parseQuery(RollupQuerySchema, url.searchParams);
-        const all = rollup(model.podRecords(), "namespace", now() - q.window);
-        sendJson(res, 200, {
-          window: { seconds: q.window / 1000 },
-          namespaces: q.namespace === undefined ? all : all.filter((n) => n.namespace === q.namespace),
-        });
-      }),
+      "/api/v1/workloads": rollupRoute("workload", "workloads"),
+      "/api/v1/namespaces": rollupRoute("namespace", "namespaces"),
       "/api/v1/nodes": api((url, res) => {
         const q = parseQuery(RollupQuerySchema.omit({ namespace: true }), url.searchParams);
         const perNode = rollup(model.podRecords(), "node", now() - q.window);

@@ -1,5 +1,5 @@
 /** The pod questions the API answers: who churns, who holds what, over a window, ranked. */
-import { type Counters, zeroCounters } from "../../agent/wire/counters.js";
+import { addCounters, type Counters, zeroCounters } from "../../agent/wire/counters.js";
 import type { Destination, Listener, PodEntry } from "../../agent/wire/summary.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PodRecord } from "../model/pod-record.js";
@@ -23,7 +23,10 @@ export function churnPerSecond(opens: number, coveredMs: number): number {
 /** Exact counters of the windows that ended after `since` (decodes only the runs that reach past it). */
 export function windowStats(r: PodRecord, since: number): WindowStats {
   const counters = zeroCounters();
-  const coveredMs = r.sumSince(since, counters);
+  return statsOf(counters, r.sumSince(since, counters));
+}
+
+function statsOf(counters: Counters, coveredMs: number): WindowStats {
   return {
     counters,
     coveredMs,
@@ -97,8 +100,15 @@ export type PodSummary = ReturnType<typeof podSummary>;
 /** One pod in full: the summary, every listener, its totals and its series at the stored resolution. */
 export function podDetail(r: PodRecord, since: number, peers: PeerLookup | null) {
   const points = r.pointsSince(since);
+  // The window's figures from the points already decoded for the series (not a second decode).
+  const counters = zeroCounters();
+  let coveredMs = 0;
+  for (const p of points) {
+    addCounters(counters, p.window);
+    coveredMs += p.windowEnd - p.windowStart;
+  }
   return {
-    ...podSummary(r, windowStats(r, since), peers),
+    ...podSummary(r, statsOf(counters, coveredMs), peers),
     listeners: r.latest.listeners,
     series: points.map((p) => ({
       windowStart: p.windowStart,
