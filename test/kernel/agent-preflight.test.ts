@@ -5,6 +5,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/agent-process.js";
+import { asNobody } from "../support/child-process.js";
 
 function run(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve) => {
@@ -72,13 +73,7 @@ describe("agent start-up errors", () => {
   });
 
   it("says it must run as root", async () => {
-    const r = await run([
-      "setpriv",
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      ...agent("--standalone"),
-    ]);
+    const r = await run(asNobody(agent("--standalone")));
     expect(r.code).toBe(2);
     expect(r.stderr).toContain("must run as root (uid 0), it runs as uid 65534");
   });

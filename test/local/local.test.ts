@@ -9,6 +9,7 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { CLI, repoRoot } from "../support/agent-process.js";
+import { asNobody } from "../support/child-process.js";
 import { freePort } from "../support/nats-server.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: API bodies, checked field by field by the assertions
@@ -169,17 +170,8 @@ describe("tcpstate local", () => {
     expect(await noBpf.exit).toBe(2);
     expect(noBpf.stderr()).toMatch(/bpftrace.*(not found|install)/i);
     expect(noBpf.stderr()).toMatch(/BPFTRACE_MISSING/);
-    const nobody = start("setpriv", [
-      "--reuid=65534",
-      "--regid=65534",
-      "--clear-groups",
-      process.execPath,
-      CLI,
-      "local",
-      "--quiet",
-      "--listen",
-      "127.0.0.1:0",
-    ]);
+    const [cmd, ...args] = asNobody([process.execPath, CLI, "local", "--quiet", "--listen", "127.0.0.1:0"]);
+    const nobody = start(cmd as string, args);
     expect(await nobody.exit).toBe(2);
     expect(nobody.stderr()).toMatch(/root/);
     expect(await demoNetns()).toEqual(before);
