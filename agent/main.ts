@@ -20,7 +20,7 @@ import { TransitionCounter } from "./window/transition-counter.js";
 import { WindowCycle } from "./window/window-cycle.js";
 import type { TransitionEvent } from "./wire/events.js";
 import { natsAuthFromConfig } from "./wire/nats-connection.js";
-import type { NodeSummary } from "./wire/summary.js";
+import type { NodeSummary, Owner } from "./wire/summary.js";
 
 export const PROBE_DIR = fileURLToPath(new URL("./probe/", import.meta.url));
 const SELF_PROC = "/proc";
@@ -34,11 +34,16 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/** Wires the agent: bpftrace → counts → per-pod windows → summaries (stdout) and /metrics. */
+/**
+ * Wires the agent: bpftrace → counts → per-pod windows → summaries (NATS, else `emit`) and /metrics.
+ * `ownerView` re-addresses owners on the way out, summaries and live events alike (`tcpstate local` shows
+ * network namespaces as pods).
+ */
 export async function runAgent(
   config: AgentConfig,
   logger: Logger,
   emit: (summary: NodeSummary) => void,
+  ownerView: (owner: Owner) => Owner = (owner) => owner,
 ): Promise<RunningAgent> {
   const { version } = await preflight({
     bpftrace: config.bpftrace,
@@ -112,7 +117,7 @@ export async function runAgent(
     logger: logger.child({ part: "events" }),
     maxPerSecond: config.eventsPerSecond,
     node: config.nodeName,
-    ownerOf: (inode) => attributor.ownerOf(inode),
+    ownerOf: (inode) => ownerView(attributor.ownerOf(inode)),
   });
   if (publisher)
     eventPublisher = new EventPublisher({
@@ -157,7 +162,11 @@ export async function runAgent(
     counter,
     events,
     metrics,
-    deliver: (summary) => (publisher ? publisher.enqueue(summary) : emit(summary)),
+    deliver: (raw) => {
+      const summary = { ...raw, pods: raw.pods.map((p) => ({ ...p, owner: ownerView(p.owner) })) };
+      if (publisher) publisher.enqueue(summary);
+      else emit(summary);
+    },
   });
   const closeWindow = () => cycle.close();
   let closing: Promise<void> = Promise.resolve();

@@ -63,6 +63,8 @@ function localConfig(opts: Record<string, unknown>) {
   const switches = LocalSwitches.safeParse(opts);
   const agent = AgentConfigSchema.safeParse({
     ...only(AGENT_KEYS),
+    // With --nats-url the agent publishes there, as in a cluster, and the collector consumes.
+    ...only(["natsUrl"]),
     standalone: true,
     metricsAddr: "127.0.0.1:0",
     logLevel: opts.logLevel,

@@ -1,18 +1,27 @@
 import { connect } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { natsAuthFromConfig, natsConnectionOptions } from "../agent/wire/nats-connection.js";
-import { startCollectorCore } from "./collector-core.js";
+import { type CollectorCore, startCollectorCore } from "./collector-core.js";
 import type { CollectorConfig } from "./config.js";
 import { SummaryIngest } from "./ingest/summary-ingest.js";
 import { natsEventFeed } from "./live/nats-event-feed.js";
 
 export interface RunningCollector {
   readonly port: number;
+  /** Its model and alerting, for an in-process view (`tcpstate local`'s live table). */
+  readonly core: CollectorCore;
   stop(): Promise<void>;
 }
 
-/** Wires the collector: NATS (JetStream) → the collector core (model, alerts, HTTP API, /metrics). */
-export async function runCollector(config: CollectorConfig, logger: Logger): Promise<RunningCollector> {
+/**
+ * Wires the collector: NATS (JetStream) → the collector core (model, alerts, HTTP API, /metrics).
+ * `alsoWaitFor` names what else the process is not ready without (`tcpstate local`: the agent's probes).
+ */
+export async function runCollector(
+  config: CollectorConfig,
+  logger: Logger,
+  alsoWaitFor: () => string[] = () => [],
+): Promise<RunningCollector> {
   let ingest: SummaryIngest | undefined;
   let natsUp = false;
   let feed: ReturnType<typeof natsEventFeed> | undefined;
@@ -37,6 +46,7 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
       if (!natsUp) waitingFor.push("NATS connection");
       if (!ingest) waitingFor.push("summaries stream");
       else if (!ingest.caughtUp) waitingFor.push("replay of the stream");
+      waitingFor.push(...alsoWaitFor());
       return { ready: waitingFor.length === 0, waitingFor };
     },
   });
@@ -96,6 +106,7 @@ export async function runCollector(config: CollectorConfig, logger: Logger): Pro
 
   return {
     port: core.port,
+    core,
     async stop() {
       stopping = true;
       await ingest?.stop();

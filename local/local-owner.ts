@@ -1,5 +1,4 @@
-import type { TransitionEvent } from "../agent/wire/events.js";
-import type { NodeSummary, Owner } from "../agent/wire/summary.js";
+import type { Owner } from "../agent/wire/summary.js";
 
 /** The namespace `tcpstate local` shows this host's network namespaces under. */
 export const LOCAL_NAMESPACE = "local";
@@ -20,12 +19,4 @@ export function localOwner(owner: Owner): Owner {
     workload: null,
     labels: {},
   };
-}
-
-export function localSummary(summary: NodeSummary): NodeSummary {
-  return { ...summary, pods: summary.pods.map((p) => ({ ...p, owner: localOwner(p.owner) })) };
-}
-
-export function localEvent(event: TransitionEvent): TransitionEvent {
-  return { ...event, owner: localOwner(event.owner) };
 }

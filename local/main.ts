@@ -20,7 +20,7 @@ import { PodListQuerySchema } from "../collector/query/query-params.js";
 import { type Demo, startDemo } from "./demo.js";
 import { requireDemoTools } from "./demo-tools.js";
 import { type LiveTable, startLiveTable } from "./live-table.js";
-import { localEvent, localSummary } from "./local-owner.js";
+import { localOwner } from "./local-owner.js";
 
 export const DEMO_RULES = fileURLToPath(new URL("./demo-rules.yaml", import.meta.url));
 const SELF_PROC = "/proc";
@@ -74,18 +74,21 @@ export async function runLocal(opts: LocalOptions, logger: Logger): Promise<Runn
   try {
     const demo = opts.demo ? await startDemo(logger.child({ part: "demo" })) : null;
     if (demo) stops.push(() => demo.stop());
-    let core: CollectorCore | null = null;
-    let port: number;
+    let core: CollectorCore;
     let agent: RunningAgent | undefined;
     let applied = 0;
+    const inProcess = !collectorConfig.natsUrl;
+    // Not ready (nor worth a look) before the counting probes are attached.
+    const agentWaits = () => (agent?.probesAttached ? [] : ["bpftrace probes"]);
     if (collectorConfig.natsUrl) {
-      // Through NATS, as in a cluster: the agent publishes, the collector consumes.
+      // Through NATS, as in a cluster: the agent publishes (its config has the same URL), the collector consumes.
       const collector = await runCollector(
         { ...(collectorConfig as CollectorConfig), natsUrl: collectorConfig.natsUrl },
         logger.child({ component: "collector" }),
+        agentWaits,
       );
       stops.push(() => collector.stop());
-      port = collector.port;
+      core = collector.core;
     } else {
       core = await startCollectorCore(collectorConfig, logger.child({ component: "collector" }), {
         ingest: {
@@ -99,35 +102,40 @@ export async function runLocal(opts: LocalOptions, logger: Logger): Promise<Runn
         eventFeed: () =>
           agent && {
             open: (onEvent) => {
-              const unsubscribe = (agent as RunningAgent).subscribeEvents((e) => onEvent(localEvent(e)));
+              const unsubscribe = (agent as RunningAgent).subscribeEvents(onEvent);
               return () => void unsubscribe();
             },
           },
-        readiness: () => ({
-          ready: agent?.probesAttached === true,
-          waitingFor: agent?.probesAttached ? [] : ["bpftrace probes"],
-        }),
+        readiness: () => {
+          const waitingFor = agentWaits();
+          return { ready: waitingFor.length === 0, waitingFor };
+        },
       });
-      stops.push(() => (core as CollectorCore).stop());
-      port = core.port;
+      const inProcessCore = core;
+      stops.push(() => inProcessCore.stop());
     }
-    const running = await runAgent(agentConfig, logger.child({ component: "agent" }), (summary) => {
-      applied++;
-      core?.model.apply(localSummary(summary));
-    });
+    const running = await runAgent(
+      agentConfig,
+      logger.child({ component: "agent" }),
+      (summary) => {
+        applied++;
+        core.model.apply(summary);
+      },
+      localOwner,
+    );
     agent = running;
     stops.push(() => running.stop());
     await probesAttached(running, opts.out);
-    core?.alerting.goLive();
+    if (inProcess) core.alerting.goLive();
     const host = collectorConfig.listen.host || "127.0.0.1";
-    const url = `http://${host.includes(":") ? `[${host}]` : host}:${port}/`;
+    const url = `http://${host.includes(":") ? `[${host}]` : host}:${core.port}/`;
     opts.out.write(`tcpstate: dashboard and API on ${url}  (Ctrl-C to stop)\n`);
     logger.info(
       { url, demo: demo?.pods ? Object.values(demo.pods).map((p) => p.netns) : [] },
       "tcpstate local running",
     );
     let table: LiveTable | undefined;
-    if (core && !opts.quiet && opts.out.isTTY) {
+    if (!opts.quiet && opts.out.isTTY) {
       const model = core.model;
       const alerting = core.alerting;
       const query = PodListQuerySchema.parse({ sort: "churn", window: "1m", limit: "15" });

@@ -1,16 +1,22 @@
 /**
  * `tcpstate local` as a newcomer runs it: the README's main-job line with --demo shows the demo's churn,
  * TIME_WAIT and SYN backlog through the API and fires the TIME_WAIT alert, exits 0 on SIGTERM leaving nothing
- * behind; without bpftrace or root it stops with exit code 2 and says why; on a terminal it draws a live table.
+ * behind; without bpftrace or root it stops with exit code 2 and says why; on a terminal it draws a live table;
+ * with --nats-url the agent's summaries go through JetStream to the collector, counted exactly.
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { mkdtemp, readdir, rm, symlink } from "node:fs/promises";
-import { tmpdir } from "node:os";
+import { hostname, tmpdir } from "node:os";
 import path from "node:path";
+import { jetstreamManager } from "@nats-io/jetstream";
+import { connect } from "@nats-io/transport-node";
 import { afterAll, describe, expect, it } from "vitest";
+import { SUMMARY_STREAM, summarySubject } from "../../agent/wire/subjects.js";
 import { CLI, repoRoot } from "../support/agent-process.js";
 import { asNobody } from "../support/child-process.js";
-import { freePort } from "../support/nats-server.js";
+import { freePort, startNatsServer } from "../support/nats-server.js";
+import { createPodNetwork } from "../support/netns-pods.js";
+import { runClient, startServer } from "../support/traffic.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: API bodies, checked field by field by the assertions
 type Json = any;
@@ -219,5 +225,68 @@ describe("tcpstate local", () => {
     for (const pid of descendants(run.child.pid as number))
       if (comm(pid) === "node") process.kill(pid, "SIGTERM");
     expect(await run.exit).toBe(0);
+  }, 120_000);
+
+  it("--nats-url goes through NATS JetStream as in a cluster: the agent publishes, the collector counts exactly", async () => {
+    const nats = await startNatsServer();
+    cleanup.push(() => nats.destroy());
+    const net = await createPodNetwork({ prefix: "ln" });
+    cleanup.push(() => net.destroy());
+    const a = await net.addPod("a", { ipv4: "10.244.7.11", ipv6: "fd00:247::11" });
+    const b = await net.addPod("b", { ipv4: "10.244.7.12", ipv6: "fd00:247::12" });
+    const port = await freePort();
+    const base = `http://127.0.0.1:${port}`;
+    const run = start(process.execPath, [
+      CLI,
+      "local",
+      "--nats-url",
+      nats.url,
+      "--quiet",
+      "--listen",
+      `127.0.0.1:${port}`,
+      "--interval",
+      "1s",
+    ]);
+    cleanup.push(async () => {
+      for (const pid of [run.child.pid as number, ...descendants(run.child.pid as number)])
+        process.kill(pid, "SIGKILL");
+    });
+    // Ready once the collector has its stream and consumer and the agent's probes are attached.
+    await expect
+      .poll(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status, {
+        timeout: 60_000,
+        interval: 500,
+      })
+      .toBe(200);
+    const server = await startServer(b, b.ipv4, 8080);
+    cleanup.push(async () => void (await server.stop()));
+    const N = 200;
+    expect(await runClient(a, { host: b.ipv4, port: 8080, count: N, concurrency: 8 })).toMatchObject({
+      ok: N,
+    });
+
+    // Each pod network namespace is a pod in "local": A opened N, B accepted N, counted once each.
+    const counters = async (pod: string) =>
+      ((await getJson(`${base}/api/v1/pods?namespace=local&window=1m`)).pods as Json[]).find(
+        (p) => p.name === pod,
+      )?.counters;
+    await expect.poll(async () => (await counters(a.netns))?.active_opens, { timeout: 20_000 }).toBe(N);
+    await expect.poll(async () => (await counters(b.netns))?.passive_opens, { timeout: 20_000 }).toBe(N);
+    // It went through the stream: this host's summaries are there, with the pods as the collector shows them.
+    const nc = await connect({ servers: nats.url });
+    cleanup.push(() => nc.close());
+    const jsm = await jetstreamManager(nc);
+    const last = await jsm.streams.getMessage(SUMMARY_STREAM, {
+      last_by_subj: summarySubject(hostname().toLowerCase()),
+    });
+    expect(last).toBeTruthy();
+    const owners = ((last as NonNullable<typeof last>).json() as Json).pods.map((p: Json) => p.owner);
+    expect(owners.find((o: Json) => o.name === a.netns)).toMatchObject({ kind: "pod", namespace: "local" });
+
+    const bpftrace = descendants(run.child.pid as number).filter((pid) => comm(pid) === "bpftrace");
+    expect(bpftrace.length).toBeGreaterThanOrEqual(1);
+    run.child.kill("SIGTERM");
+    expect(await run.exit).toBe(0);
+    expect(bpftrace.filter(alive)).toEqual([]);
   }, 120_000);
 });
