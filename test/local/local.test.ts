@@ -77,6 +77,16 @@ const tcpstateUnder = (pid: number) =>
 const demoNetns = async () =>
   (await readdir("/run/netns").catch(() => [])).filter((n) => /^demo[0-9a-f]{4}-/.test(n));
 
+/** What every run here shares: no live table, its own port, 1 s windows. */
+const quietOn = (port: number) => ["--quiet", "--listen", `127.0.0.1:${port}`, "--interval", "1s"];
+
+/** Waits for /readyz to answer 200 (probes attached, and with NATS the stream consumed). */
+async function untilReady(base: string, timeout: number): Promise<void> {
+  await expect
+    .poll(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status, { timeout, interval: 500 })
+    .toBe(200);
+}
+
 async function getJson(url: string): Promise<Json> {
   const res = await fetch(url);
   return res.json();
@@ -92,25 +102,11 @@ describe("tcpstate local", () => {
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
     const before = await demoNetns();
-    const run = start("npm", [
-      "start",
-      "--",
-      "--demo",
-      "--quiet",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--interval",
-      "1s",
-    ]);
+    const run = start("npm", ["start", "--", "--demo", ...quietOn(port)]);
     cleanup.push(async () => {
       for (const pid of descendants(run.child.pid as number)) process.kill(pid, "SIGKILL");
     });
-    await expect
-      .poll(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status, {
-        timeout: 120_000,
-        interval: 500,
-      })
-      .toBe(200);
+    await untilReady(base, 120_000);
     const pods = async (sort: string) =>
       (await getJson(`${base}/api/v1/pods?namespace=local&sort=${sort}&window=10s`)).pods as Json[];
     const role = (list: Json[], r: string) =>
@@ -236,28 +232,13 @@ describe("tcpstate local", () => {
     const b = await net.addPod("b", { ipv4: "10.244.7.12", ipv6: "fd00:247::12" });
     const port = await freePort();
     const base = `http://127.0.0.1:${port}`;
-    const run = start(process.execPath, [
-      CLI,
-      "local",
-      "--nats-url",
-      nats.url,
-      "--quiet",
-      "--listen",
-      `127.0.0.1:${port}`,
-      "--interval",
-      "1s",
-    ]);
+    const run = start(process.execPath, [CLI, "local", "--nats-url", nats.url, ...quietOn(port)]);
     cleanup.push(async () => {
       for (const pid of [run.child.pid as number, ...descendants(run.child.pid as number)])
         process.kill(pid, "SIGKILL");
     });
     // Ready once the collector has its stream and consumer and the agent's probes are attached.
-    await expect
-      .poll(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status, {
-        timeout: 60_000,
-        interval: 500,
-      })
-      .toBe(200);
+    await untilReady(base, 60_000);
     const server = await startServer(b, b.ipv4, 8080);
     cleanup.push(async () => void (await server.stop()));
     const N = 200;
