@@ -51,8 +51,8 @@ export async function runCollector(
     },
   });
   const { model, alerting } = core;
-  // Connect in the background: an unreachable NATS keeps the collector unready, not dead. waitOnFirstConnect
-  // retries an absent server by itself; what rejects (bad credentials) is retried here, and said.
+  // Connect in the background: an unreachable NATS keeps the collector unready, not dead. Every failed attempt
+  // (refused, certificate, authorization) is said and retried.
   const options = natsConnectionOptions(config.natsUrl, natsAuthFromConfig(config), "tcpstate-collector");
   let stopping = false;
   logger.info({ servers: config.natsUrl }, "connecting to NATS (retrying until it answers)");

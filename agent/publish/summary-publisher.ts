@@ -64,7 +64,7 @@ export class SummaryPublisher {
       this.opts.onConnected?.(nc);
       this.kick();
     } catch (err) {
-      // waitOnFirstConnect retries forever; what ends up here is fatal for the connection (bad options).
+      // Not reachable, not trusted or not authorized: said each time, and tried again.
       logger.error({ err: (err as Error).message, servers }, "cannot connect to NATS; retrying in 5 s");
       if (!this.stopped) this.retryTimer = setTimeout(() => void this.connectLoop(), 5000);
     }

@@ -18,10 +18,12 @@ export function natsConnectionOptions(servers: string[], auth: NatsAuth, name: s
   const opts: ConnectionOptions = {
     servers,
     name,
-    // Never give up: the agent buffers while NATS is away and delivers when it is back.
+    // Once connected, never give up: the agent buffers while NATS is away and delivers when it is back.
     maxReconnectAttempts: -1,
     reconnectTimeWait: 2000,
-    waitOnFirstConnect: true,
+    // Not waitOnFirstConnect: it retries in silence, so a refused connection, a certificate that does not
+    // verify or an unknown NKey would never be said. The first connection is retried by its callers, who log why.
+    waitOnFirstConnect: false,
   };
   if (auth.user !== undefined) opts.user = auth.user;
   if (auth.password !== undefined) opts.pass = auth.password;

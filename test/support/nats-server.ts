@@ -1,6 +1,6 @@
 /** A real nats-server for tests: JetStream on, a loopback port, a temp store dir; restartable on the same port. */
 import { type ChildProcess, spawn } from "node:child_process";
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -27,8 +27,12 @@ export async function freePort(): Promise<number> {
   });
 }
 
+/**
+ * `config`: nats-server configuration text (TLS, NKey users, …) beside the flags; with a `tls` block the URL
+ * is tls://.
+ */
 export async function startNatsServer(
-  opts: { user?: string; password?: string; token?: string } = {},
+  opts: { user?: string; password?: string; token?: string; config?: string } = {},
 ): Promise<NatsServer> {
   const port = await freePort();
   const store = await mkdtemp(path.join(tmpdir(), "tcpstate-nats-"));
@@ -36,8 +40,14 @@ export async function startNatsServer(
   const args = ["-js", "-a", "127.0.0.1", "-p", String(port), "-sd", store];
   if (opts.user) args.push("--user", opts.user, "--pass", opts.password ?? "");
   if (opts.token) args.push("--auth", opts.token);
+  if (opts.config) {
+    const file = path.join(store, "server.conf");
+    await writeFile(file, opts.config);
+    args.push("-c", file);
+  }
+  const scheme = opts.config && /^\s*tls\s*[:{]/m.test(opts.config) ? "tls" : "nats";
   const server: NatsServer = {
-    url: `nats://127.0.0.1:${port}`,
+    url: `${scheme}://127.0.0.1:${port}`,
     port,
     async start() {
       const c = spawn("nats-server", args, { stdio: ["ignore", "ignore", "pipe"] });
