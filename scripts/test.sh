@@ -8,6 +8,7 @@ apt_install prometheus-alertmanager prometheus-alertmanager
 apt_install python3 python3
 apt_install prometheus prometheus   # a real Prometheus scrapes the collector (test/nats/query-e2e)
 apt_install chromium chromium       # the dashboard in headless Chromium, driven by playwright-core
+apt_install openssl openssl         # a CA and certificates for NATS over mutual TLS (test/nats/nats-secured)
 require_deploy_test_tools
 npm run --silent build
 npx biome check .
