@@ -16,6 +16,7 @@ import { CLI, repoRoot } from "../support/agent-process.js";
 import { asNobody } from "../support/child-process.js";
 import { freePort, startNatsServer } from "../support/nats-server.js";
 import { createPodNetwork } from "../support/netns-pods.js";
+import { TOP_HEADER } from "../support/top-table.js";
 import { runClient, startServer } from "../support/traffic.js";
 
 // biome-ignore lint/suspicious/noExplicitAny: API bodies, checked field by field by the assertions
@@ -201,19 +202,7 @@ describe("tcpstate local", () => {
     const last = (screens.at(-1) ?? "").replace(/\r/g, "").split("\n").filter(Boolean);
     expect(last[0]).toMatch(/^tcpstate local — http:\/\/127\.0\.0\.1:\d+\/ — busiest pods/);
     const header = last.findIndex((l) => l.startsWith("NAMESPACE"));
-    expect(last[header]?.split(/\s+/)).toEqual([
-      "NAMESPACE",
-      "POD",
-      "CHURN/s",
-      "OPENS",
-      "CLOSES",
-      "FAILED",
-      "RESETS",
-      "ESTAB",
-      "TIME_WAIT",
-      "SYN_RECV",
-      "CLOSE_WAIT",
-    ]);
+    expect(last[header]?.split(/\s+/)).toEqual(TOP_HEADER);
     // At least the host itself is a row, with numbers in the numeric columns.
     const rows = last.slice(header + 1).filter((l) => /^\S/.test(l) && !/alert/i.test(l));
     expect(rows.length).toBeGreaterThan(0);

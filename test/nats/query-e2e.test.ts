@@ -25,6 +25,7 @@ import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kub
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-pods.js";
 import { type Prometheus, startPrometheus } from "../support/prometheus.js";
+import { TOP_HEADER } from "../support/top-table.js";
 import { type ChurnResult, runChurn, type ServerHandle, startServer } from "../support/traffic.js";
 
 const run = promisify(execFile);
@@ -131,19 +132,7 @@ describe("query end to end: top, tail, Prometheus, dashboard (real kernel, real 
     const table = await cli(["top", "-n", "shop", "--window", "10s", "--server", server_url]);
     expect(table.code).toBe(0);
     const [header, first] = table.stdout.split("\n");
-    expect(header?.split(/\s+/)).toEqual([
-      "NAMESPACE",
-      "POD",
-      "CHURN/s",
-      "OPENS",
-      "CLOSES",
-      "FAILED",
-      "RESETS",
-      "ESTAB",
-      "TIME_WAIT",
-      "SYN_RECV",
-      "CLOSE_WAIT",
-    ]);
+    expect(header?.split(/\s+/)).toEqual(TOP_HEADER);
     expect(first?.split(/\s+/).slice(0, 2)).toEqual(["shop", "a"]);
   });
 
