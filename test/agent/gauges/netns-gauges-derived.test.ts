@@ -86,7 +86,15 @@ function setup(tables: Map<number, string>, optionalReadsPerPass = 1) {
     time.ms += 1000;
   };
   const pass = async (netns = new Map([[NS, PID]]), active = new Set<number>()) => reader.read(netns, active);
-  return { ledger, reader, readTable, tick, pass, time };
+  /** Read at first sight, then the ticks around that read are in: it is adopted as the baseline. */
+  const baseline = async (netns?: Map<number, number>) => {
+    tick();
+    await pass(netns);
+    tick();
+    tick();
+    await pass(netns);
+  };
+  return { ledger, reader, readTable, tick, pass, baseline, time };
 }
 
 const full = parseSsTable(fullOnly).gauges;
@@ -121,12 +129,8 @@ describe("NetnsGaugeReader with a ledger: derived gauges", () => {
   it("reads again when a listener opens, and reports it from that read", async () => {
     await writeNet(PID, {});
     const tables = new Map([[PID, fullOnly]]);
-    const { reader, readTable, tick, pass } = setup(tables);
-    tick();
-    await pass();
-    tick();
-    tick();
-    await pass();
+    const { reader, readTable, tick, pass, baseline } = setup(tables);
+    await baseline();
     expect(readTable).toHaveBeenCalledTimes(1);
     tick([[NS, CLOSE, LISTEN, 1]]);
     tables.set(PID, `${fullOnly}\nLISTEN 0 4096 0.0.0.0:9999 0.0.0.0:*`);
@@ -163,12 +167,8 @@ describe("NetnsGaugeReader with a ledger: derived gauges", () => {
     const inuse = full.ESTABLISHED + full.LISTEN + full.CLOSE_WAIT + full.FIN_WAIT1 + full.LAST_ACK;
     const v4 = setSockstat(withTw(0), "inuse", 0);
     await writeNet(PID, { sockstat: v4, sockstat6: `TCP6: inuse ${inuse}\nUDP6: inuse 0\n` });
-    const { reader, tick, pass, time } = setup(new Map([[PID, fullOnly]]));
-    tick();
-    await pass();
-    tick();
-    tick();
-    await pass(); // adopted
+    const { reader, tick, pass, baseline, time } = setup(new Map([[PID, fullOnly]]));
+    await baseline();
     await pass(); // its first drift check is taken
     tick();
     tick();
@@ -188,12 +188,8 @@ describe("NetnsGaugeReader with a ledger: derived gauges", () => {
 
   it("re-reads every derived netns after the count stream broke (lost output, a missing flush)", async () => {
     await writeNet(PID, {});
-    const { reader, ledger, tick, pass } = setup(new Map([[PID, fullOnly]]));
-    tick();
-    await pass();
-    tick();
-    tick();
-    await pass();
+    const { reader, ledger, tick, pass, baseline } = setup(new Map([[PID, fullOnly]]));
+    await baseline();
     ledger.breakStream();
     tick();
     const g = (await pass()).get(NS);
@@ -203,12 +199,8 @@ describe("NetnsGaugeReader with a ledger: derived gauges", () => {
 
   it("reads the table while bpftrace is down (nothing derived), and starts afresh when it is back", async () => {
     await writeNet(PID, {});
-    const { reader, ledger, readTable, tick, pass, time } = setup(new Map([[PID, fullOnly]]));
-    tick();
-    await pass();
-    tick();
-    tick();
-    await pass();
+    const { reader, ledger, readTable, tick, pass, time, baseline } = setup(new Map([[PID, fullOnly]]));
+    await baseline();
     expect(readTable).toHaveBeenCalledTimes(1);
     ledger.stop();
     expect((await pass()).get(NS)?.tableRead).toBe(true); // the last read is old: read it now
@@ -248,12 +240,8 @@ describe("NetnsGaugeReader with a ledger: derived gauges", () => {
   it("does not adopt a busy read that was not forced: the exact baseline stays", async () => {
     await writeNet(PID, {});
     const tables = new Map([[PID, fullOnly]]);
-    const { tick, pass } = setup(tables);
-    tick();
-    await pass();
-    tick();
-    tick();
-    await pass();
+    const { tick, pass, baseline } = setup(tables);
+    await baseline();
     // A listener opens (a read follows), and connections run in the interval the read runs in.
     tick([[NS, CLOSE, LISTEN, 1]]);
     tables.set(PID, `${fullOnly}\nLISTEN 0 4096 0.0.0.0:9999 0.0.0.0:*\nESTAB 0 0 10.0.0.1:1 10.0.0.2:2`);
@@ -273,12 +261,8 @@ describe("NetnsGaugeReader with a ledger: derived gauges", () => {
       tables.set(PID + i, fullOnly);
       await writeNet(PID + i, {});
     }
-    const { reader, readTable, tick, pass } = setup(tables, 1);
-    tick();
-    await pass(netns);
-    tick();
-    tick();
-    await pass(netns);
+    const { reader, readTable, tick, pass, baseline } = setup(tables, 1);
+    await baseline(netns);
     expect(readTable).toHaveBeenCalledTimes(3);
     // TIME_WAIT appears in all three: each wants its peers listed.
     for (let i = 0; i < 3; i++) await writeNet(PID + i, { sockstat: withTw(50) });
