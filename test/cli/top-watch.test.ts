@@ -43,16 +43,6 @@ function startWatch(args: string[], tty: boolean): { child: ChildProcess; output
   return { child, output: () => out };
 }
 
-async function until<T>(what: string, probe: () => T | undefined, timeoutMs = 15_000): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const value = probe();
-    if (value !== undefined) return value;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
 describe("tcpstate top --watch", () => {
   let http: ServiceHttp;
   let server: string;
@@ -99,16 +89,19 @@ describe("tcpstate top --watch", () => {
         (tty ? run.output().split(CLEAR).slice(1) : run.output().split("\n\n"))
           .map((f) => f.replace(/\r/g, "").trim())
           .filter((f) => f.startsWith("NAMESPACE"));
-      const first = await until("the first frame", () => frames()[0]);
-      expect(ranking(first)).toEqual(["shop/api", "shop/web"]);
+      await expect.poll(() => frames().length, { timeout: 15_000 }).toBeGreaterThan(0);
+      expect(ranking(frames()[0] as string)).toEqual(["shop/api", "shop/web"]);
       // web now churns hard for a minute: the next redraws put it on top.
       for (let i = 0; i < 12; i++) window(100, 1000);
       const seen = frames().length;
-      const moved = await until("a redraw with web on top", () =>
+      const tops = () =>
         frames()
           .slice(seen)
-          .find((f) => ranking(f)[0] === "shop/web"),
-      );
+          .map((f) => ranking(f)[0]);
+      await expect.poll(tops, { timeout: 15_000 }).toContain("shop/web");
+      const moved = frames()
+        .slice(seen)
+        .find((f) => ranking(f)[0] === "shop/web") as string;
       expect(ranking(moved)).toEqual(["shop/web", "shop/api"]);
       if (tty) expect(run.output().startsWith(CLEAR)).toBe(true);
       else expect(run.output()).not.toContain("\x1b[");
