@@ -18,7 +18,8 @@ export async function upsertStream(jsm: JetStreamManager, s: StreamSettings): Pr
     subjects: s.subjects,
     retention: RetentionPolicy.Limits,
     max_age: s.retentionMs * NS_PER_MS,
-    duplicate_window: s.duplicateWindowMs * NS_PER_MS,
+    // JetStream refuses a duplicate window longer than the stream keeps messages.
+    duplicate_window: Math.min(s.duplicateWindowMs, s.retentionMs) * NS_PER_MS,
     ...(s.maxBytes === undefined ? {} : { max_bytes: s.maxBytes }),
   };
   try {

@@ -29,7 +29,7 @@ export function ensureAlertStream(jsm: JetStreamManager, opts: AlertStreamOption
     name: ALERTS_STREAM,
     subjects: [`${ALERTS_SUBJECT_PREFIX}.>`],
     retentionMs: opts.retentionMs,
-    duplicateWindowMs: Math.min(opts.duplicateWindowMs, opts.retentionMs),
+    duplicateWindowMs: opts.duplicateWindowMs,
   });
 }
 
