@@ -6,9 +6,10 @@
  */
 import type { NodeSummary, PodEntry } from "../../agent/wire/summary.js";
 import { recordKey } from "../model/cluster-model.js";
+import { workloadName } from "../query/pod-query.js";
 import { ALERT_SCHEMA, type AlertEvent, type AlertView, fingerprintOf } from "./alert-event.js";
 import { evaluateRule, PodMemory } from "./conditions.js";
-import { Lifecycle } from "./lifecycle.js";
+import { Lifecycle, type Transition } from "./lifecycle.js";
 import { RULE_NAMES, type RuleName, type RulesConfig } from "./rules-file.js";
 import { inScope, type PodIdentity } from "./scope.js";
 
@@ -19,7 +20,7 @@ export interface EngineOptions {
   resolvedRetentionMs: number;
 }
 
-export const DEFAULT_ENGINE_OPTIONS: EngineOptions = { staleAfterMs: 300_000, resolvedRetentionMs: 900_000 };
+const DEFAULT_ENGINE_OPTIONS: EngineOptions = { staleAfterMs: 300_000, resolvedRetentionMs: 900_000 };
 
 interface TrackedAlert {
   readonly rule: RuleName;
@@ -32,7 +33,6 @@ interface TrackedAlert {
 }
 
 interface PodState {
-  readonly key: string;
   identity: PodIdentity;
   lastSeen: number;
   readonly memory: PodMemory;
@@ -48,14 +48,14 @@ function identityOf(node: string, entry: PodEntry): PodIdentity {
     return {
       namespace: o.namespace,
       pod: o.name,
-      workload: o.workload ? `${o.workload.kind}/${o.workload.name}` : "",
+      workload: workloadName(entry) ?? "",
       node,
       labels: o.labels,
     };
   return { namespace: "", pod: o.name, workload: "", node, labels: {} };
 }
 
-export function eventOf(a: TrackedAlert, status: AlertEvent["status"]): AlertEvent {
+function eventOf(a: TrackedAlert, status: AlertEvent["status"]): AlertEvent {
   return {
     schema: ALERT_SCHEMA,
     status,
@@ -105,10 +105,6 @@ export class AlertEngine {
     this.rules = rules;
   }
 
-  get currentRules(): RulesConfig {
-    return this.rules;
-  }
-
   /** Called with each firing and resolved transition, in order. */
   onEvent(listener: (event: AlertEvent) => void): void {
     this.listeners.push(listener);
@@ -146,21 +142,16 @@ export class AlertEngine {
   }
 
   private evaluatePod(key: string, node: string, entry: PodEntry, windowStart: number, t: number): void {
+    const identity = identityOf(node, entry);
     let pod = this.pods.get(key);
     if (!pod) {
-      pod = {
-        key,
-        identity: identityOf(node, entry),
-        lastSeen: 0,
-        memory: new PodMemory(),
-        alerts: new Map(),
-      };
+      pod = { identity, lastSeen: 0, memory: new PodMemory(), alerts: new Map() };
       this.pods.set(key, pod);
     }
     // A window older than one already evaluated cannot move the alerts back in time.
     if (t <= pod.lastSeen) return;
     pod.lastSeen = t;
-    pod.identity = identityOf(node, entry);
+    pod.identity = identity;
     const sample = { t, durationMs: t - windowStart, entry };
     for (const name of RULE_NAMES) {
       const rule = this.rules[name];
@@ -228,16 +219,16 @@ export class AlertEngine {
   ): void {
     const transition = alert.lifecycle.step(t, active, forMs, holdDownMs);
     if (transition === "firing") this.emit(alert, "firing");
-    if (transition === "resolved" || transition === "cancelled") {
-      pod.alerts.delete(k);
-      this.active.delete(alert);
-      if (transition === "resolved") this.emit(alert, "resolved");
-    }
+    if (transition === "resolved" || transition === "cancelled") this.drop(pod, k, alert, transition);
   }
 
   /** Ends an alert now (pod gone, rule disabled or out of scope). */
   private end(pod: PodState, k: string, alert: TrackedAlert, t: number): void {
-    const transition = alert.lifecycle.resolve(t);
+    this.drop(pod, k, alert, alert.lifecycle.resolve(t));
+  }
+
+  /** Stops tracking an alert that ended; a firing one that resolved is told. */
+  private drop(pod: PodState, k: string, alert: TrackedAlert, transition: Transition | null): void {
     pod.alerts.delete(k);
     this.active.delete(alert);
     if (transition === "resolved") this.emit(alert, "resolved");
@@ -285,9 +276,5 @@ export class AlertEngine {
   /** Alerts resolved within the retention, oldest first. */
   resolvedEvents(): AlertEvent[] {
     return this.resolved.map((r) => r.event);
-  }
-
-  get trackedPods(): number {
-    return this.pods.size;
   }
 }

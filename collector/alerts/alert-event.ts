@@ -14,9 +14,6 @@ export function alertsSubject(severity: string): string {
   return `${ALERTS_SUBJECT_PREFIX}.${subjectToken(severity)}`;
 }
 
-/** The labels every alert has (port for SynRecvBuildup, destination for EphemeralPortPressure). */
-export const ALERT_LABELS = ["alertname", "severity", "namespace", "pod", "workload", "node"] as const;
-
 export const AlertEventSchema = z.object({
   schema: z.literal(ALERT_SCHEMA),
   status: z.enum(["firing", "resolved"]),

@@ -11,7 +11,7 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { ConfigError } from "../../agent/wire/nats-connection.js";
 import type { ClusterModel } from "../model/cluster-model.js";
-import { AlertEngine, DEFAULT_ENGINE_OPTIONS } from "./alert-engine.js";
+import { AlertEngine } from "./alert-engine.js";
 import { type AlertEvent, eventId } from "./alert-event.js";
 import { registerAlertsMetrics } from "./alerts-metrics.js";
 import { alertsRoutes } from "./alerts-routes.js";
@@ -89,10 +89,7 @@ export class Alerting {
     private readonly opts: AlertingOptions,
   ) {
     const log = opts.logger;
-    this.engine = new AlertEngine(
-      opts.rules ? loadRulesFile(opts.rules) : defaultRules(),
-      DEFAULT_ENGINE_OPTIONS,
-    );
+    this.engine = new AlertEngine(opts.rules ? loadRulesFile(opts.rules) : defaultRules());
     log.info({ file: opts.rules ?? null }, opts.rules ? "alert rules loaded" : "alert rules: the defaults");
     if (opts.rules) {
       this.watcher = new RulesWatcher(opts.rules, (rules) => this.engine.setRules(rules), log);
@@ -121,15 +118,7 @@ export class Alerting {
   }
 
   register(registry: Registry): void {
-    const watcher = this.watcher;
-    const rules = {
-      get reloads() {
-        return watcher?.reloads ?? 0;
-      },
-      get failures() {
-        return watcher?.failures ?? 0;
-      },
-    };
+    const rules = this.watcher ?? { reloads: 0, failures: 0 };
     registerAlertsMetrics(registry, { engine: this.engine, rules, sinks: this.sinks });
   }
 
@@ -175,7 +164,7 @@ export class Alerting {
     this.goLive();
     log.info(
       {
-        firing: this.engine.firingEvents().length,
+        firing: firing.length,
         pending: this.engine.list("pending").length,
         catchUpEvents: missing.length,
       },

@@ -5,6 +5,7 @@
  * has no data for it (gauges unreadable), so the alert's state stays as it was.
  */
 import type { Listener, PodEntry } from "../../agent/wire/summary.js";
+import { churnPerSecond } from "../query/pod-query.js";
 import { Baseline } from "./baseline.js";
 import type { BaselineRule, FloorRule, PortPressureRule, RuleName, RulesConfig } from "./rules-file.js";
 
@@ -148,8 +149,7 @@ function ephemeralPortPressure(rule: PortPressureRule, s: WindowSample): Instanc
 
 function connectionChurnSpike(rule: BaselineRule, s: WindowSample, m: PodMemory): Instance[] | null {
   if (s.durationMs <= 0) return null;
-  const opens = s.entry.window.active_opens + s.entry.window.passive_opens;
-  const churn = (opens * 1000) / s.durationMs;
+  const churn = churnPerSecond(s.entry.window.active_opens + s.entry.window.passive_opens, s.durationMs);
   const b = m.baseline("ConnectionChurnSpike", rule.baselineWindowMs);
   const baseline = b.median(s.t);
   b.add(s.t, churn, s.durationMs);
