@@ -109,10 +109,9 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
   const rollupRoute = (level: "workload" | "namespace", key: string) =>
     api((url, res) => {
       const q = parseQuery(RollupQuerySchema, url.searchParams);
-      const all = rollup(model.podRecords(), level, now() - q.window);
       sendJson(res, 200, {
         window: { seconds: q.window / 1000 },
-        [key]: q.namespace === undefined ? all : all.filter((r) => r.namespace === q.namespace),
+        [key]: rollup(model.podRecords(), level, now() - q.window, q.namespace),
       });
     });
   return startServiceHttp({
@@ -141,10 +140,10 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
       "/api/v1/namespaces": rollupRoute("namespace", "namespaces"),
       "/api/v1/nodes": api((url, res) => {
         const q = parseQuery(RollupQuerySchema.omit({ namespace: true }), url.searchParams);
-        const perNode = rollup(model.podRecords(), "node", now() - q.window);
+        const perNode = new Map(rollup(model.podRecords(), "node", now() - q.window).map((r) => [r.key, r]));
         sendJson(res, 200, {
           window: { seconds: q.window / 1000 },
-          nodes: [...model.nodeStates()].map((n) => ({ ...perNode.find((r) => r.key === n.node), ...n })),
+          nodes: [...model.nodeStates()].map((n) => ({ ...perNode.get(n.node), ...n })),
         });
       }),
       "/api/v1/events": api((url, res) => {

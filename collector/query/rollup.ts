@@ -50,14 +50,20 @@ function groupOf(
 
 /**
  * Churn, counters over the window, totals and current gauges summed per workload, namespace or node, over the
- * pods seen since `since`; the busiest first.
+ * pods seen since `since` (only `namespace`'s when given); the busiest first.
  */
-export function rollup(records: Iterable<PodRecord>, level: RollupLevel, since: number): Rollup[] {
+export function rollup(
+  records: Iterable<PodRecord>,
+  level: RollupLevel,
+  since: number,
+  namespace?: string,
+): Rollup[] {
   const out = new Map<string, Rollup>();
   for (const r of records) {
     if (r.lastSeen <= since) continue;
     const g = groupOf(r, level);
-    if (!g) continue;
+    // Before the window's counters are decoded: other namespaces' pods cost nothing.
+    if (!g || (namespace !== undefined && g.namespace !== namespace)) continue;
     let acc = out.get(g.key);
     if (!acc) {
       const zero = {
