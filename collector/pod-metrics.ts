@@ -1,9 +1,10 @@
 import { Counter, Gauge, type Registry } from "prom-client";
 import { COUNTER_NAMES } from "../agent/wire/counters.js";
 import { GAUGE_STATES } from "../agent/wire/gauges.js";
+import { namespaceOf, workloadName } from "../agent/wire/summary.js";
 import type { ClusterModel } from "./model/cluster-model.js";
 import type { PodRecord } from "./model/pod-record.js";
-import { churnPerSecond, workloadName } from "./query/pod-query.js";
+import { churnPerSecond } from "./query/pod-query.js";
 
 /** Pods whose newest window is older than this are gone (deleted, or their node is): their series go too. */
 export const EXPORT_STALE_MS = 120_000;
@@ -27,9 +28,9 @@ export function exportedPods(model: ClusterModel, maxPods: number, now: number) 
   live.sort((a, b) => latestChurn(b) - latestChurn(a) || (a.key < b.key ? -1 : 1));
   return live.map((r, i): { r: PodRecord; labels: PodLabels } => {
     const o = r.latest.owner;
-    const namespace = o.kind === "pod" ? o.namespace : "";
+    const namespace = namespaceOf(o);
     return i < maxPods
-      ? { r, labels: { namespace, pod: o.name, workload: workloadName(r.latest) ?? "", node: r.node } }
+      ? { r, labels: { namespace, pod: o.name, workload: workloadName(o) ?? "", node: r.node } }
       : { r, labels: { namespace, pod: OTHER_POD, workload: "", node: "" } };
   });
 }
@@ -145,7 +146,7 @@ export function registerPodMetrics(
     const labelNames =
       level === "namespace" ? (["namespace"] as const) : (["namespace", "workload"] as const);
     const keyOf = (r: PodRecord, labels: PodLabels) => {
-      const workload = workloadName(r.latest);
+      const workload = workloadName(r.latest.owner);
       if (r.latest.owner.kind !== "pod" || (level === "workload" && !workload)) return null;
       return level === "namespace"
         ? { namespace: labels.namespace }

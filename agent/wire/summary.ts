@@ -138,6 +138,16 @@ export type Destination = z.infer<typeof DestinationSchema>;
 export type NodeHealth = z.infer<typeof NodeHealthSchema>;
 export type NodeSummary = z.infer<typeof NodeSummarySchema>;
 
+/** The owner's Kubernetes namespace; "" for a network namespace or the host. */
+export function namespaceOf(owner: Owner): string {
+  return owner.kind === "pod" ? owner.namespace : "";
+}
+
+/** "Kind/name" of the pod's workload; null when it has none (or is no pod). */
+export function workloadName(owner: Owner): string | null {
+  return owner.kind === "pod" && owner.workload ? `${owner.workload.kind}/${owner.workload.name}` : null;
+}
+
 /** An owner's identity: pods by UID (cluster-wide unique), the rest by kind and name. */
 export function ownerKey(owner: Owner): string {
   return owner.kind === "pod" ? `pod/${owner.uid}` : `${owner.kind}/${owner.name}`;

@@ -4,9 +4,8 @@
  * previous CLOSE_WAIT) and the alerts pending or firing; recently resolved ones are kept a while for the sinks
  * that re-send them. Pods that leave their node's summaries, or whose node goes silent, resolve at once.
  */
-import type { NodeSummary, PodEntry } from "../../agent/wire/summary.js";
+import { type NodeSummary, type PodEntry, workloadName } from "../../agent/wire/summary.js";
 import { recordKey } from "../model/cluster-model.js";
-import { workloadName } from "../query/pod-query.js";
 import { ALERT_SCHEMA, type AlertEvent, type AlertView, fingerprintOf } from "./alert-event.js";
 import { evaluateRule, PodMemory } from "./conditions.js";
 import { Lifecycle, type Transition } from "./lifecycle.js";
@@ -48,7 +47,7 @@ function identityOf(node: string, entry: PodEntry): PodIdentity {
     return {
       namespace: o.namespace,
       pod: o.name,
-      workload: workloadName(entry) ?? "",
+      workload: workloadName(o) ?? "",
       node,
       labels: o.labels,
     };

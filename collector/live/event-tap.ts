@@ -1,5 +1,6 @@
 import { formatEndpoint } from "../../agent/wire/endpoint.js";
 import type { TransitionEvent } from "../../agent/wire/events.js";
+import { namespaceOf, workloadName } from "../../agent/wire/summary.js";
 import { type PeerLookup, peerName } from "../peers/peer-directory.js";
 
 export interface EventFilter {
@@ -17,10 +18,10 @@ export function enrichEvent(e: TransitionEvent, peers: PeerLookup | null) {
   return {
     time: e.time,
     node: e.node,
-    namespace: o.kind === "pod" ? o.namespace : "",
+    namespace: namespaceOf(o),
     pod: o.name,
     kind: o.kind,
-    workload: o.kind === "pod" && o.workload ? `${o.workload.kind}/${o.workload.name}` : null,
+    workload: workloadName(o),
     from: e.from,
     to: e.to,
     family: e.family,
@@ -33,10 +34,11 @@ export function enrichEvent(e: TransitionEvent, peers: PeerLookup | null) {
 }
 export type EnrichedEvent = ReturnType<typeof enrichEvent>;
 
-export function matchesEvent(e: EnrichedEvent, f: EventFilter): boolean {
+/** Whether `tail`'s filter passes the transition (before it is named: most are not for any watcher). */
+export function matchesEvent(e: TransitionEvent, f: EventFilter): boolean {
   return (
-    (f.namespace === undefined || e.namespace === f.namespace) &&
-    (f.pod === undefined || e.pod === f.pod) &&
+    (f.namespace === undefined || namespaceOf(e.owner) === f.namespace) &&
+    (f.pod === undefined || e.owner.name === f.pod) &&
     (f.node === undefined || e.node === f.node) &&
     (f.states === undefined || f.states.includes(e.from) || f.states.includes(e.to))
   );
@@ -62,10 +64,6 @@ export class EventTap {
     private readonly peers: PeerLookup | null,
   ) {}
 
-  get watching(): number {
-    return this.watchers.size;
-  }
-
   /** Starts relaying matching events to `send`; returns the function that stops it. Throws without a feed. */
   watch(filter: EventFilter, send: (e: EnrichedEvent) => void): () => void {
     const feed = this.feed();
@@ -73,8 +71,12 @@ export class EventTap {
     const watcher = { filter, send };
     this.watchers.add(watcher);
     this.close ??= feed.open((raw) => {
-      const event = enrichEvent(raw, this.peers);
-      for (const w of this.watchers) if (matchesEvent(event, w.filter)) w.send(event);
+      let event: EnrichedEvent | undefined;
+      for (const w of this.watchers) {
+        if (!matchesEvent(raw, w.filter)) continue;
+        event ??= enrichEvent(raw, this.peers);
+        w.send(event);
+      }
     });
     return () => {
       this.watchers.delete(watcher);

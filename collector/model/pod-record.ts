@@ -137,10 +137,6 @@ export class PodRecord {
     return runs.flatMap((run) => run.points()).filter((p) => p.windowEnd > since);
   }
 
-  get pointCount(): number {
-    return [...this.coarse, ...this.fine].reduce((n, run) => n + run.count, 0);
-  }
-
   /** Bytes of encoded history (for the memory metrics). */
   get historyBytes(): number {
     return [...this.coarse, ...this.fine].reduce((n, run) => n + run.byteLength, 0);

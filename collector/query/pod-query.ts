@@ -1,6 +1,6 @@
 /** The pod questions the API answers: who churns, who holds what, over a window, ranked. */
 import { addCounters, type Counters, zeroCounters } from "../../agent/wire/counters.js";
-import type { Destination, Listener, PodEntry } from "../../agent/wire/summary.js";
+import { type Destination, type Listener, namespaceOf, workloadName } from "../../agent/wire/summary.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PodRecord } from "../model/pod-record.js";
 import { ACTIVITY_BUCKET_MS, ACTIVITY_HORIZON_MS, emptyActivitySum } from "../model/recent-activity.js";
@@ -32,11 +32,6 @@ function statsOf(counters: Counters, coveredMs: number): WindowStats {
     coveredMs,
     churnPerSecond: churnPerSecond(counters.active_opens + counters.passive_opens, coveredMs),
   };
-}
-
-export function workloadName(entry: PodEntry): string | null {
-  const o = entry.owner;
-  return o.kind === "pod" && o.workload ? `${o.workload.kind}/${o.workload.name}` : null;
 }
 
 function matchesFilters(r: PodRecord, q: Pick<PodListQuery, "namespace" | "node" | "workload">): boolean {
@@ -73,12 +68,12 @@ export function podSummary(r: PodRecord, stats: WindowStats, peers: PeerLookup |
   const e = r.latest;
   const o = e.owner;
   return {
-    namespace: o.kind === "pod" ? o.namespace : "",
+    namespace: namespaceOf(o),
     name: o.name,
     kind: o.kind,
     uid: o.kind === "pod" ? o.uid : null,
     node: r.node,
-    workload: workloadName(e),
+    workload: workloadName(o),
     hostNetwork: o.kind === "pod" ? o.hostNetwork : false,
     lastSeen: r.lastSeen,
     churnPerSecond: stats.churnPerSecond,
@@ -236,8 +231,7 @@ export function findPod(model: ClusterModel, namespace: string, name: string): P
   let found: PodRecord | undefined;
   for (const r of model.podRecords()) {
     const o = r.latest.owner;
-    const ns = o.kind === "pod" ? o.namespace : "";
-    if (ns === namespace && o.name === name && (!found || r.lastSeen > found.lastSeen)) found = r;
+    if (namespaceOf(o) === namespace && o.name === name && (!found || r.lastSeen > found.lastSeen)) found = r;
   }
   return found;
 }
