@@ -3,7 +3,12 @@
 import { randomUUID } from "node:crypto";
 import { summaryMessageId } from "../agent/publish/summary-publisher.js";
 import { COUNTER_NAMES, type Counters, zeroCounters } from "../agent/wire/counters.js";
-import { GAUGE_STATES, NETNS_COUNTERS, type NetnsCounters, type SocketGauges } from "../agent/wire/gauges.js";
+import {
+  type NetnsCounters,
+  type SocketGauges,
+  zeroGauges,
+  zeroNetnsCounters,
+} from "../agent/wire/gauges.js";
 import { summarySubject } from "../agent/wire/subjects.js";
 import {
   type Destination,
@@ -170,8 +175,6 @@ interface NodeState {
   entries: EntryState[];
 }
 
-const NETNS_COUNTER_NAMES = Object.keys(NETNS_COUNTERS) as (keyof NetnsCounters)[];
-
 function destinations(n: number, r: () => number): Destination[] {
   return Array.from({ length: n }, () => ({
     endpoint: `10.${96 + Math.floor(r() * 4)}.${Math.floor(r() * 256)}.${Math.floor(r() * 256)}:${pick([443, 5432, 6379, 8080, 9092, 53], r)}`,
@@ -188,8 +191,8 @@ function newEntry(
 ): EntryState {
   const window = zeroCounters();
   const total = zeroCounters();
-  const sockets = Object.fromEntries(GAUGE_STATES.map((s) => [s, 0])) as SocketGauges;
-  const counters = Object.fromEntries(NETNS_COUNTER_NAMES.map((k) => [k, 0])) as NetnsCounters;
+  const sockets = zeroGauges();
+  const counters = zeroNetnsCounters();
   const connects = destinations(3, r);
   const timeWait = destinations(2, r);
   const entry: PodEntry = {

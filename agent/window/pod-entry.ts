@@ -1,6 +1,6 @@
 import type { NetnsGauges } from "../gauges/netns-gauges.js";
 import { addCounters, zeroCounters } from "../wire/counters.js";
-import { GAUGE_STATES, NETNS_COUNTERS, type NetnsCounterName } from "../wire/gauges.js";
+import { addNetnsCounters, GAUGE_STATES, zeroGauges, zeroNetnsCounters } from "../wire/gauges.js";
 import type { Counters, Destination, Owner, PodEntry } from "../wire/summary.js";
 
 /** How many remote endpoints a pod's top lists keep (bounded cardinality). */
@@ -49,14 +49,11 @@ export function finishEntry(parts: EntryParts, total: Counters): PodEntry {
   let netnsCounters: PodEntry["netnsCounters"] = null;
   const timeWait = new Map<string, number>();
   for (const g of gauges) {
-    sockets ??= Object.fromEntries(GAUGE_STATES.map((s) => [s, 0])) as NonNullable<PodEntry["sockets"]>;
+    sockets ??= zeroGauges();
     for (const s of GAUGE_STATES) sockets[s] += g.sockets[s];
     if (g.counterDeltas) {
-      netnsCounters ??= Object.fromEntries(Object.keys(NETNS_COUNTERS).map((k) => [k, 0])) as NonNullable<
-        PodEntry["netnsCounters"]
-      >;
-      for (const k of Object.keys(NETNS_COUNTERS) as NetnsCounterName[])
-        netnsCounters[k] += g.counterDeltas[k];
+      netnsCounters ??= zeroNetnsCounters();
+      addNetnsCounters(netnsCounters, g.counterDeltas);
     }
     for (const [endpoint, n] of g.timeWaitByPeer) timeWait.set(endpoint, (timeWait.get(endpoint) ?? 0) + n);
   }

@@ -38,3 +38,12 @@ export const NETNS_COUNTERS = {
 } as const;
 export type NetnsCounterName = keyof typeof NETNS_COUNTERS;
 export type NetnsCounters = Record<NetnsCounterName, number>;
+export const NETNS_COUNTER_NAMES = Object.keys(NETNS_COUNTERS) as NetnsCounterName[];
+
+export function zeroNetnsCounters(): NetnsCounters {
+  return Object.fromEntries(NETNS_COUNTER_NAMES.map((k) => [k, 0])) as NetnsCounters;
+}
+
+export function addNetnsCounters(into: NetnsCounters, add: NetnsCounters): void {
+  for (const k of NETNS_COUNTER_NAMES) into[k] += add[k];
+}

@@ -4,7 +4,7 @@
  */
 import { z } from "zod";
 import { COUNTER_NAMES } from "./counters.js";
-import { GAUGE_STATES, NETNS_COUNTERS } from "./gauges.js";
+import { GAUGE_STATES, NETNS_COUNTER_NAMES, type NetnsCounterName } from "./gauges.js";
 
 export const SUMMARY_SCHEMA = "tcpstate.v1.summary" as const;
 
@@ -69,8 +69,8 @@ export const ListenerSchema = z.object({
 
 /** The netns's listen-queue and SYN counters: increase during the window. */
 export const NetnsCountersSchema = z.object(
-  Object.fromEntries(Object.keys(NETNS_COUNTERS).map((name) => [name, count])) as Record<
-    keyof typeof NETNS_COUNTERS,
+  Object.fromEntries(NETNS_COUNTER_NAMES.map((name) => [name, count])) as Record<
+    NetnsCounterName,
     typeof count
   >,
 );

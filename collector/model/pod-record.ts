@@ -1,5 +1,5 @@
 import { addCounters, zeroCounters } from "../../agent/wire/counters.js";
-import { NETNS_COUNTERS, type NetnsCounters } from "../../agent/wire/gauges.js";
+import { addNetnsCounters, type NetnsCounters, zeroNetnsCounters } from "../../agent/wire/gauges.js";
 import type { Counters, PodEntry } from "../../agent/wire/summary.js";
 import { RecentActivity } from "./recent-activity.js";
 import { EncodedSeries, type PodPoint } from "./series-codec.js";
@@ -65,10 +65,8 @@ export class PodRecord {
     addCounters(this.total, entry.window);
     this.recent.add(windowEnd, windowEnd - windowStart, entry.window);
     if (entry.netnsCounters) {
-      this.netnsTotal ??= Object.fromEntries(Object.keys(NETNS_COUNTERS).map((k) => [k, 0])) as NetnsCounters;
-      const into = this.netnsTotal;
-      for (const k of Object.keys(NETNS_COUNTERS) as (keyof NetnsCounters)[])
-        into[k] += entry.netnsCounters[k];
+      this.netnsTotal ??= zeroNetnsCounters();
+      addNetnsCounters(this.netnsTotal, entry.netnsCounters);
     }
     const point: PodPoint = {
       windowStart,
