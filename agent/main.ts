@@ -34,23 +34,33 @@ export interface RunningAgent {
   stop(): Promise<void>;
 }
 
-/**
- * Wires the agent: bpftrace → counts → per-pod windows → summaries (NATS, else `emit`) and /metrics.
- * `ownerView` re-addresses owners on the way out, summaries and live events alike (`tcpstate local` shows
- * network namespaces as pods).
- */
-export async function runAgent(
-  config: AgentConfig,
-  logger: Logger,
-  emit: (summary: NodeSummary) => void,
-  ownerView: (owner: Owner) => Owner = (owner) => owner,
-): Promise<RunningAgent> {
-  const { version } = await preflight({
+/** What this host must have for the agent (bpftrace, root, tracefs, BTF); a ProbeError says what is missing. */
+export function agentPreflight(config: AgentConfig): Promise<{ version: string }> {
+  return preflight({
     bpftrace: config.bpftrace,
     tracefs: config.tracefs,
     selfProc: SELF_PROC,
     btf: "/sys/kernel/btf/vmlinux",
   });
+}
+
+export interface AgentOptions {
+  /** Where summaries go without NATS. */
+  emit(summary: NodeSummary): void;
+  /** Re-addresses owners on the way out, summaries and live events alike (`tcpstate local`: netns as pods). */
+  ownerView?: (owner: Owner) => Owner;
+  /** The caller ran agentPreflight already (before creating anything); not run again. */
+  preflighted?: { version: string };
+}
+
+/** Wires the agent: bpftrace → counts → per-pod windows → summaries (NATS, else `emit`) and /metrics. */
+export async function runAgent(
+  config: AgentConfig,
+  logger: Logger,
+  opts: AgentOptions,
+): Promise<RunningAgent> {
+  const { emit, ownerView = (owner: Owner) => owner } = opts;
+  const { version } = opts.preflighted ?? (await agentPreflight(config));
   logger.info({ bpftrace: version, node: config.nodeName, standalone: config.standalone }, "starting agent");
 
   const metrics = new AgentMetrics();

@@ -1,7 +1,7 @@
 import { Command } from "commander";
 import { pino } from "pino";
 import { AgentConfigSchema } from "../agent/config.js";
-import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
+import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS, switchOn } from "./flag-table.js";
 import { stopOnSignals } from "./service-lifecycle.js";
 import { UsageError } from "./usage-error.js";
 
@@ -122,8 +122,7 @@ export function agentCommand(): Command {
     );
   addFlags(cmd, AGENT_FLAGS);
   cmd.action(async (opts: Record<string, unknown>) => {
-    if (typeof opts.standalone === "string")
-      opts.standalone = !["", "0", "false", "no"].includes(opts.standalone);
+    if (opts.standalone !== undefined) opts.standalone = switchOn(opts.standalone);
     const parsed = AgentConfigSchema.safeParse(opts);
     if (!parsed.success) throw new UsageError(describeConfigIssues(parsed.error, AGENT_FLAGS));
     const config = parsed.data;
@@ -133,9 +132,9 @@ export function agentCommand(): Command {
     );
     // Loaded here, not at the top: `tcpstate collector` and `--help` need none of the agent's libraries.
     const { runAgent } = await import("../agent/main.js");
-    const agent = await runAgent(config, logger, (summary) =>
-      process.stdout.write(`${JSON.stringify(summary)}\n`),
-    );
+    const agent = await runAgent(config, logger, {
+      emit: (summary) => process.stdout.write(`${JSON.stringify(summary)}\n`),
+    });
     stopOnSignals(logger, () => agent.stop());
   });
   return cmd;

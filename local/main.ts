@@ -6,8 +6,7 @@
 import { fileURLToPath } from "node:url";
 import type { Logger } from "pino";
 import type { AgentConfig } from "../agent/config.js";
-import { type RunningAgent, runAgent } from "../agent/main.js";
-import { preflight } from "../agent/probe/preflight.js";
+import { agentPreflight, type RunningAgent, runAgent } from "../agent/main.js";
 import {
   type CollectorCore,
   type CollectorCoreConfig,
@@ -23,7 +22,6 @@ import { type LiveTable, startLiveTable } from "./live-table.js";
 import { localOwner } from "./local-owner.js";
 
 export const DEMO_RULES = fileURLToPath(new URL("./demo-rules.yaml", import.meta.url));
-const SELF_PROC = "/proc";
 
 export interface LocalOptions {
   agent: AgentConfig;
@@ -59,12 +57,7 @@ async function probesAttached(agent: RunningAgent, out: NodeJS.WriteStream): Pro
 export async function runLocal(opts: LocalOptions, logger: Logger): Promise<RunningLocal> {
   const { agent: agentConfig, collector: collectorConfig } = opts;
   // Before anything is created: a host that cannot trace stops here, with nothing to clean up.
-  await preflight({
-    bpftrace: agentConfig.bpftrace,
-    tracefs: agentConfig.tracefs,
-    selfProc: SELF_PROC,
-    btf: "/sys/kernel/btf/vmlinux",
-  });
+  const preflighted = await agentPreflight(agentConfig);
   if (opts.demo) await requireDemoTools();
   const stops: (() => Promise<void>)[] = [];
   const stop = async () => {
@@ -114,15 +107,14 @@ export async function runLocal(opts: LocalOptions, logger: Logger): Promise<Runn
       const inProcessCore = core;
       stops.push(() => inProcessCore.stop());
     }
-    const running = await runAgent(
-      agentConfig,
-      logger.child({ component: "agent" }),
-      (summary) => {
+    const running = await runAgent(agentConfig, logger.child({ component: "agent" }), {
+      emit: (summary) => {
         applied++;
         core.model.apply(summary);
       },
-      localOwner,
-    );
+      ownerView: localOwner,
+      preflighted,
+    });
     agent = running;
     stops.push(() => running.stop());
     await probesAttached(running, opts.out);
