@@ -18,6 +18,11 @@ export function addFlags(cmd: Command, flags: readonly Flag[]): void {
   }
 }
 
+/** A switch: on as a bare flag, or from its env var unless that is "", "0", "false" or "no". */
+export function switchOn(value: unknown): boolean {
+  return value === true || (typeof value === "string" && !["", "0", "false", "no"].includes(value));
+}
+
 /** A zod issue → "invalid --interval (env INTERVAL): must be …", naming the flag a user typed. */
 export function describeConfigIssues(error: z.ZodError, flags: readonly Flag[]): string {
   return error.issues

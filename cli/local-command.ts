@@ -1,11 +1,10 @@
 import { Command } from "commander";
 import { pino } from "pino";
-import { z } from "zod";
 import { AgentConfigSchema } from "../agent/config.js";
 import { CollectorConfigSchema } from "../collector/config.js";
 import { AGENT_FLAGS } from "./agent-command.js";
 import { COLLECTOR_FLAGS } from "./collector-command.js";
-import { addFlags, describeConfigIssues, type Flag } from "./flag-table.js";
+import { addFlags, describeConfigIssues, type Flag, switchOn } from "./flag-table.js";
 import { stopOnSignals } from "./service-lifecycle.js";
 import { UsageError } from "./usage-error.js";
 
@@ -53,14 +52,10 @@ export const LOCAL_FLAGS: readonly Flag[] = [
   },
 ];
 
-const truthy = (v: unknown) => v === true || (typeof v === "string" && !["", "0", "false", "no"].includes(v));
-const LocalSwitches = z.object({ logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]) });
-
 /** Options → the agent's and the collector's configs; a bad value is a usage error naming its flag. */
 function localConfig(opts: Record<string, unknown>) {
   const only = (keys: string[]) =>
     Object.fromEntries(keys.filter((k) => opts[k] !== undefined).map((k) => [k, opts[k]]));
-  const switches = LocalSwitches.safeParse(opts);
   const agent = AgentConfigSchema.safeParse({
     ...only(AGENT_KEYS),
     // With --nats-url the agent publishes there, as in a cluster, and the collector consumes.
@@ -72,13 +67,17 @@ function localConfig(opts: Record<string, unknown>) {
   const collector = CollectorConfigSchema.omit({ natsUrl: true })
     .extend({ natsUrl: CollectorConfigSchema.shape.natsUrl.optional() })
     .safeParse({ ...only([...COLLECTOR_KEYS, "listen"]), peerNames: "off", logLevel: opts.logLevel });
-  const problems = [switches, agent, collector].flatMap((r) => (r.success ? [] : [r.error]));
-  if (problems.length || !switches.success || !agent.success || !collector.success)
-    throw new UsageError(problems.map((e) => describeConfigIssues(e, LOCAL_FLAGS)).join("\n"));
+  if (!agent.success || !collector.success) {
+    // A flag both configs take (--log-level) is said once.
+    const lines = [agent, collector].flatMap((r) =>
+      r.success ? [] : describeConfigIssues(r.error, LOCAL_FLAGS).split("\n"),
+    );
+    throw new UsageError([...new Set(lines)].join("\n"));
+  }
   return {
-    ...switches.data,
-    demo: truthy(opts.demo),
-    quiet: truthy(opts.quiet),
+    logLevel: agent.data.logLevel,
+    demo: switchOn(opts.demo),
+    quiet: switchOn(opts.quiet),
     agent: agent.data,
     collector: collector.data,
   };
