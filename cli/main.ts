@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 import { Command, CommanderError } from "commander";
 import { ProbeError } from "../agent/probe/probe-error.js";
-import { ConfigError } from "../agent/wire/nats-connection.js";
+import { ConfigError } from "../common/config-values.js";
 import { agentCommand } from "./agent-command.js";
 import { alertsCommand } from "./alerts-command.js";
 import { ServerError } from "./collector-client.js";

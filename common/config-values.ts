@@ -1,6 +1,14 @@
 /** Parsers and zod types for config values every tcpstate command takes (durations, listen addresses). */
 import { z } from "zod";
 
+/**
+ * A config value that is well-formed but unusable (an unreadable secret file, invalid rules, a missing demo
+ * tool): start-up stops, exit code 2.
+ */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
 /** `5s`, `500ms`, `1m`, `1h` → milliseconds. */
 export function parseDuration(text: string): number | null {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h)$/.exec(text.trim());

@@ -1,6 +1,6 @@
 import { execFile } from "node:child_process";
 import { promisify } from "node:util";
-import { ConfigError } from "../agent/wire/nats-connection.js";
+import { ConfigError } from "../common/config-values.js";
 
 const run = promisify(execFile);
 

@@ -1,6 +1,7 @@
 import { readFileSync } from "node:fs";
 import { type ConnectionOptions, credsAuthenticator, nkeyAuthenticator } from "@nats-io/transport-node";
 import { z } from "zod";
+import { ConfigError } from "../../common/config-values.js";
 
 export interface NatsAuth {
   user?: string;
@@ -79,11 +80,6 @@ export const NATS_CONFIG_SHAPE = {
 
 const NatsConfigSchema = z.object(NATS_CONFIG_SHAPE);
 export type NatsConfig = z.output<typeof NatsConfigSchema>;
-
-/** A config value that is well-formed but unusable (an unreadable secret file): start-up stops, exit code 2. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
 
 function readSecret(flag: string, path: string): string {
   try {

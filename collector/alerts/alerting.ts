@@ -9,7 +9,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
-import { ConfigError } from "../../agent/wire/nats-connection.js";
+import { ConfigError } from "../../common/config-values.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import { AlertEngine } from "./alert-engine.js";
 import { type AlertEvent, eventId } from "./alert-event.js";
