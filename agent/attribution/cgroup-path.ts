@@ -38,19 +38,20 @@ export function parseProcCgroup(text: string): CgroupPodRef | null {
   const lines = text.split("\n").filter(Boolean);
   const ordered = [...lines.filter((l) => l.startsWith("0::")), ...lines.filter((l) => !l.startsWith("0::"))];
   for (const line of ordered) {
-    const path = line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
-    const ref = parseKubepodsPath(path);
+    const ref = parseKubepodsPath(pathOfLine(line));
     if (ref) return ref;
   }
   return null;
 }
 
-export async function readProcCgroup(procRoot: string, pid: number): Promise<CgroupPodRef | null> {
-  try {
-    return parseProcCgroup(await readFile(`${procRoot}/${pid}/cgroup`, "utf8"));
-  } catch {
-    return null;
-  }
+/** The path of a /proc/<pid>/cgroup line (`hierarchy-id:controllers:path`). */
+function pathOfLine(line: string): string {
+  return line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+}
+
+/** /proc/<pid>/cgroup's text; "" when the process is gone. */
+export function readProcCgroupText(procRoot: string, pid: number): Promise<string> {
+  return readFile(`${procRoot}/${pid}/cgroup`, "utf8").catch(() => "");
 }
 
 // Container runtimes' scopes outside Kubernetes: systemd driver docker-<id>.scope, libpod-<id>.scope (podman),
@@ -61,7 +62,7 @@ const CGROUPFS_DOCKER = /(?:^|\/)docker\/([0-9a-f]{64})(?:\/|$)/;
 /** "docker-3f2a1b9c0d12" (runtime and short id) for a process in a container runtime's cgroup, else null. */
 export function containerNameOf(procCgroupText: string): string | null {
   for (const line of procCgroupText.split("\n")) {
-    const path = line.slice(line.indexOf(":", line.indexOf(":") + 1) + 1);
+    const path = pathOfLine(line);
     const scope = RUNTIME_SCOPE.exec(path);
     if (scope) return `${scope[1] === "libpod" ? "podman" : scope[1]}-${(scope[2] as string).slice(0, 12)}`;
     const docker = CGROUPFS_DOCKER.exec(path);

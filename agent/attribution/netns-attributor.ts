@@ -1,7 +1,7 @@
 import { readFile } from "node:fs/promises";
 import type { Owner } from "../wire/summary.js";
 import type { CgroupIndex } from "./cgroup-index.js";
-import { containerNameOf, readProcCgroup } from "./cgroup-path.js";
+import { containerNameOf, parseProcCgroup, readProcCgroupText } from "./cgroup-path.js";
 import { scanNetns } from "./netns-scan.js";
 import type { PodLookup } from "./pod-index.js";
 import { readNetnsAddresses } from "./proc-net.js";
@@ -24,12 +24,9 @@ export interface NetnsAttributorOptions {
 }
 
 /** Without Kubernetes, an unnamed netns is named by its container (runtime cgroup), else by its process. */
-async function localNameOf(procRoot: string, pid: number): Promise<string | null> {
-  const [cgroup, comm] = await Promise.all([
-    readFile(`${procRoot}/${pid}/cgroup`, "utf8").catch(() => ""),
-    readFile(`${procRoot}/${pid}/comm`, "utf8").catch(() => ""),
-  ]);
-  return containerNameOf(cgroup) ?? (comm.trim() ? `${comm.trim()}-${pid}` : null);
+async function localNameOf(procRoot: string, pid: number, cgroupText: string): Promise<string | null> {
+  const comm = (await readFile(`${procRoot}/${pid}/comm`, "utf8").catch(() => "")).trim();
+  return containerNameOf(cgroupText) ?? (comm ? `${comm}-${pid}` : null);
 }
 
 /**
@@ -61,12 +58,12 @@ export class NetnsAttributor {
           next.set(inode, known);
           return;
         }
-        const [cgroup, ips, localName] = await Promise.all([
-          readProcCgroup(procRoot, pid),
+        const [cgroupText, ips] = await Promise.all([
+          readProcCgroupText(procRoot, pid),
           readNetnsAddresses(procRoot, pid),
-          pods ? null : localNameOf(procRoot, pid),
         ]);
-        next.set(inode, { pid, podUid: cgroup?.podUid ?? null, ips, localName });
+        const localName = pods ? null : await localNameOf(procRoot, pid, cgroupText);
+        next.set(inode, { pid, podUid: parseProcCgroup(cgroupText)?.podUid ?? null, ips, localName });
       }),
     );
     this.facts = next;
