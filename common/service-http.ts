@@ -11,8 +11,15 @@ export interface Readiness {
   details?: Record<string, unknown>;
 }
 
-/** A route handler: true when it answered the request. */
-export type Route = (url: URL, res: http.ServerResponse) => boolean;
+/** What a route throws for a request it refuses as asked: 400, naming the parameter. */
+export class BadRequestError extends Error {
+  constructor(
+    readonly parameter: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 export interface ServiceHttpOptions {
   host: string;
@@ -68,8 +75,16 @@ export async function startServiceHttp(opts: ServiceHttpOptions): Promise<Servic
       }
       default: {
         const route = opts.routes[url.pathname] ?? prefixRoute(opts.routes, url.pathname);
-        if (route) return route(url, res);
-        return sendJson(res, 404, { error: `no route ${url.pathname}; try ${paths.join(", ")}` });
+        if (!route) return sendJson(res, 404, { error: `no route ${url.pathname}; try ${paths.join(", ")}` });
+        try {
+          return route(url, res);
+        } catch (err) {
+          // Anything but a bad request is the server's fault: said, answered 500, and the service goes on.
+          if (err instanceof BadRequestError)
+            return sendJson(res, 400, { error: err.message, parameter: err.parameter });
+          opts.logger.error({ err: (err as Error).message, path: url.pathname }, "request failed");
+          return sendJson(res, 500, { error: (err as Error).message });
+        }
       }
     }
   });

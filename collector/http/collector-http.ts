@@ -20,7 +20,6 @@ import {
   PodDetailQuerySchema,
   PodListQuerySchema,
   parseQuery,
-  QueryError,
   RollupQuerySchema,
 } from "../query/query-params.js";
 import { rollup } from "../query/rollup.js";
@@ -52,22 +51,6 @@ const EventQuerySchema = z.strictObject({
   state: STATE_LIST.optional(),
 });
 
-type Handler = (url: URL, res: http.ServerResponse) => void;
-
-/** Bad parameters answer 400 with the parameter named; anything else thrown is the server's fault (500). */
-function answering(logger: Logger, handler: Handler): Handler {
-  return (url, res) => {
-    try {
-      handler(url, res);
-    } catch (err) {
-      if (err instanceof QueryError)
-        return sendJson(res, 400, { error: err.message, parameter: err.parameter });
-      logger.error({ err: (err as Error).message, path: url.pathname }, "API request failed");
-      sendJson(res, 500, { error: (err as Error).message });
-    }
-  };
-}
-
 interface Asset {
   type: string;
   body: Buffer;
@@ -92,9 +75,8 @@ function dashboardAssets(): Record<string, Asset> {
 
 /** The query API (/api/v1/…), the dashboard (/), live events, and /metrics, /healthz, /readyz. */
 export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceHttp> {
-  const { model, peers, logger } = opts;
+  const { model, peers } = opts;
   const now = opts.clock ?? Date.now;
-  const api = (h: Handler) => answering(logger, h);
   const assets = dashboardAssets();
   const static_: ServiceHttpOptions["routes"] = Object.fromEntries(
     Object.entries(assets).map(([path, a]) => [
@@ -106,22 +88,21 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
     ]),
   );
   // Workloads or namespaces over a window, optionally one namespace's only.
-  const rollupRoute = (level: "workload" | "namespace", key: string) =>
-    api((url, res) => {
+  const rollupRoute =
+    (level: "workload" | "namespace", key: string) => (url: URL, res: http.ServerResponse) => {
       const q = parseQuery(RollupQuerySchema, url.searchParams);
       sendJson(res, 200, {
         window: { seconds: q.window / 1000 },
         [key]: rollup(model.podRecords(), level, now() - q.window, q.namespace),
       });
-    });
+    };
   return startServiceHttp({
     ...opts,
     routes: {
       ...static_,
-      "/api/v1/pods": api((url, res) =>
+      "/api/v1/pods": (url, res) =>
         sendJson(res, 200, listPods(model, peers, parseQuery(PodListQuerySchema, url.searchParams), now())),
-      ),
-      "/api/v1/pods/*": api((url, res) => {
+      "/api/v1/pods/*": (url, res) => {
         const q = parseQuery(PodDetailQuerySchema, url.searchParams);
         const parts = url.pathname.slice("/api/v1/pods/".length).split("/").map(decodeURIComponent);
         if (parts.length !== 2 || !parts[0] || !parts[1])
@@ -135,18 +116,18 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
             error: `pod ${namespace}/${name} not found: no agent has reported it within the retention`,
           });
         sendJson(res, 200, podDetail(record, now() - q.window, peers));
-      }),
+      },
       "/api/v1/workloads": rollupRoute("workload", "workloads"),
       "/api/v1/namespaces": rollupRoute("namespace", "namespaces"),
-      "/api/v1/nodes": api((url, res) => {
+      "/api/v1/nodes": (url, res) => {
         const q = parseQuery(RollupQuerySchema.omit({ namespace: true }), url.searchParams);
         const perNode = new Map(rollup(model.podRecords(), "node", now() - q.window).map((r) => [r.key, r]));
         sendJson(res, 200, {
           window: { seconds: q.window / 1000 },
           nodes: [...model.nodeStates()].map((n) => ({ ...perNode.get(n.node), ...n })),
         });
-      }),
-      "/api/v1/events": api((url, res) => {
+      },
+      "/api/v1/events": (url, res) => {
         const q = parseQuery(EventQuerySchema, url.searchParams);
         let stop: () => void;
         try {
@@ -157,7 +138,7 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
         res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
         res.flushHeaders();
         res.on("close", stop);
-      }),
+      },
       ...opts.routes,
     },
   });

@@ -1,6 +1,7 @@
 /** The HTTP API's query parameters: one zod schema per endpoint, errors that name the parameter. */
 import { z } from "zod";
 import { duration } from "../../common/config-values.js";
+import { BadRequestError } from "../../common/service-http.js";
 
 export const SORT_KEYS = ["churn", "time_wait", "syn_recv", "close_wait", "failed_connects"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
@@ -32,14 +33,7 @@ export const RollupQuerySchema = z.strictObject({
   window: window.prefault("5m"),
 });
 
-export class QueryError extends Error {
-  constructor(
-    readonly parameter: string,
-    message: string,
-  ) {
-    super(message);
-  }
-}
+export class QueryError extends BadRequestError {}
 
 /** Parses URL parameters with `schema`; a bad or unknown one throws a QueryError naming it. */
 export function parseQuery<S extends z.ZodType>(schema: S, params: URLSearchParams): z.output<S> {
