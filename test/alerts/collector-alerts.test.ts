@@ -12,6 +12,7 @@ import path from "node:path";
 import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { summaryMessageId } from "../../agent/publish/summary-publisher.js";
 import { summarySubject } from "../../agent/wire/subjects.js";
 import type { NodeSummary } from "../../agent/wire/summary.js";
 import { ALERTS_STREAM, type AlertEvent, type AlertView } from "../../collector/alerts/alert-event.js";
@@ -63,7 +64,7 @@ describe("collector alerts (real collector, nats-server, Alertmanager, webhook)"
         ]),
         seq,
       );
-      await js.publish(summarySubject("node-1"), JSON.stringify(s), { msgID: `node-1/${s.bootId}/${s.seq}` });
+      await js.publish(summarySubject("node-1"), JSON.stringify(s), { msgID: summaryMessageId(s) });
     }
   }
 

@@ -7,6 +7,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { stopChild } from "../support/child-process.js";
 import { freePort } from "../support/nats-server.js";
 import { container, one, render } from "./chart.js";
 import { waitHttpOk } from "./daemonset-agent.js";
@@ -52,11 +53,7 @@ describe("bundled NATS: the chart's nats.conf and probes with a real nats-server
   }, 30_000);
 
   afterAll(async () => {
-    if (child && child.exitCode === null) {
-      const exited = new Promise((r) => child?.once("exit", r));
-      child.kill("SIGTERM");
-      await exited;
-    }
+    if (child) await stopChild(child, "SIGTERM", 5000);
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 

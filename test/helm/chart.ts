@@ -1,15 +1,8 @@
 /** Renders helm/tcpstate with the real helm (scripts/helm.sh installs it) and finds objects in the result. */
 import { spawnSync } from "node:child_process";
-import { existsSync } from "node:fs";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
 import { parseAllDocuments } from "yaml";
-
-function repoRoot(): string {
-  let dir = path.dirname(fileURLToPath(import.meta.url));
-  while (!existsSync(path.join(dir, "package.json")) && path.dirname(dir) !== dir) dir = path.dirname(dir);
-  return dir;
-}
+import { repoRoot } from "../support/agent-process.js";
 
 export const REPO = repoRoot();
 export const CHART = path.join(REPO, "helm/tcpstate");

@@ -1,6 +1,7 @@
 /** A tcpstate service started as users run it: its JSON log lines collected, its HTTP port learned from them. */
 import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
+import { stopChild } from "./child-process.js";
 
 export interface ServiceProcess {
   child: ChildProcess;
@@ -22,7 +23,6 @@ export async function startService(
   if (onStdoutLine)
     createInterface({ input: child.stdout as NodeJS.ReadableStream }).on("line", onStdoutLine);
   const logs: Record<string, unknown>[] = [];
-  const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
   const port = await new Promise<number>((resolve, reject) => {
     createInterface({ input: child.stderr as NodeJS.ReadableStream }).on("line", (line) => {
       let entry: Record<string, unknown>;
@@ -43,12 +43,8 @@ export async function startService(
     port,
     logs,
     async stop(signal: NodeJS.Signals = "SIGTERM") {
-      if (child.exitCode !== null || child.signalCode !== null) return child.exitCode;
-      child.kill(signal);
-      const timer = setTimeout(() => child.kill("SIGKILL"), 15_000);
-      const code = await exited;
-      clearTimeout(timer);
-      return code;
+      await stopChild(child, signal, 15_000);
+      return child.exitCode;
     },
   };
 }

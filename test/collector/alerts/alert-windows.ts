@@ -14,9 +14,9 @@ import {
   NodeSummarySchema,
   type Owner,
 } from "../../../agent/wire/summary.js";
-import { HEALTHY_NODE, podOwner } from "../../support/summaries.js";
+import { HEALTHY_NODE, podOwner, TEST_EPOCH } from "../../support/summaries.js";
 
-export const T0 = 1_800_000_000_000;
+export const T0 = TEST_EPOCH;
 
 export interface PodWindow {
   owner: Owner;
