@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { stopChild } from "../support/child-process.js";
+import { waitHttpOk } from "../support/http-ready.js";
 import { freePort } from "../support/nats-server.js";
 
 export interface AlertmanagerProcess {
@@ -63,17 +64,7 @@ export async function startAlertmanager(): Promise<AlertmanagerProcess> {
       c.stderr?.on("data", (d: Buffer) => {
         log = (log + d.toString()).slice(-4000);
       });
-      const deadline = Date.now() + 15_000;
-      for (;;) {
-        if (c.exitCode !== null) throw new Error(`alertmanager exited (${c.exitCode}):\n${log}`);
-        const ok = await fetch(`${url}/-/ready`).then(
-          (r) => r.ok,
-          () => false,
-        );
-        if (ok) return;
-        if (Date.now() > deadline) throw new Error(`alertmanager not ready in 15 s:\n${log}`);
-        await new Promise((r) => setTimeout(r, 100));
-      }
+      await waitHttpOk(`${url}/-/ready`, 15_000, { child: c, log: () => log });
     },
     async stop() {
       const c = child;

@@ -14,11 +14,12 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/agent-process.js";
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
 import { cgroup2Root } from "../support/host-pod.js";
+import { waitHttpOk } from "../support/http-ready.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-pods.js";
 import { type ServiceProcess, startService } from "../support/service-process.js";
 import { type ServerHandle, startServer } from "../support/traffic.js";
-import { daemonSetAgent, expectExactCounts, toHost, waitHttpOk } from "./daemonset-agent.js";
+import { daemonSetAgent, expectExactCounts, toHost } from "./daemonset-agent.js";
 
 const NODE = "test-node";
 const N = 30;

@@ -8,9 +8,9 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { stopChild } from "../support/child-process.js";
+import { waitHttpOk } from "../support/http-ready.js";
 import { freePort } from "../support/nats-server.js";
 import { container, one, render } from "./chart.js";
-import { waitHttpOk } from "./daemonset-agent.js";
 
 describe("bundled NATS: the chart's nats.conf and probes with a real nats-server", () => {
   let dir: string;

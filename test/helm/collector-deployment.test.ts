@@ -9,10 +9,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/agent-process.js";
+import { waitHttpOk } from "../support/http-ready.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { startService } from "../support/service-process.js";
 import { container, envOf, MONITORING_API, one, render } from "./chart.js";
-import { waitHttpOk } from "./daemonset-agent.js";
 
 describe("collector started with the Deployment's args, env and rules ConfigMap", () => {
   let nats: NatsServer;

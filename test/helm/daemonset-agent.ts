@@ -74,21 +74,6 @@ export function toHost(value: string, mounts: HostMount[]): string {
   return value;
 }
 
-/** Polls GET url until 200; fails naming the last answer. */
-export async function waitHttpOk(url: string, timeoutMs: number): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  let last = "no answer";
-  while (Date.now() < deadline) {
-    const res = await fetch(url).catch((err: Error) => err);
-    if (!(res instanceof Error)) {
-      if (res.status === 200) return;
-      last = `${res.status} ${await res.text()}`;
-    } else last = res.message;
-    await new Promise((r) => setTimeout(r, 250));
-  }
-  throw new Error(`${url} not 200 within ${timeoutMs} ms: ${last}`);
-}
-
 /**
  * Runs `n` client-closed connections from pod `a` to `b:port` and checks the agent's /metrics counted exactly
  * n on each end (waiting for its windows, then one more to see nothing more arrives).

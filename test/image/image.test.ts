@@ -12,14 +12,10 @@ import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { container, envOf, one, REPO, render } from "../helm/chart.js";
-import {
-  type DaemonSetAgent,
-  daemonSetAgent,
-  expectExactCounts,
-  waitHttpOk,
-} from "../helm/daemonset-agent.js";
+import { type DaemonSetAgent, daemonSetAgent, expectExactCounts } from "../helm/daemonset-agent.js";
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
 import { cgroup2Root } from "../support/host-pod.js";
+import { waitHttpOk } from "../support/http-ready.js";
 import { freePort, type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-pods.js";
 import { type ServerHandle, startServer } from "../support/traffic.js";

@@ -14,6 +14,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { SUMMARY_STREAM, summarySubject } from "../../agent/wire/subjects.js";
 import { CLI, repoRoot } from "../support/agent-process.js";
 import { asNobody } from "../support/child-process.js";
+import { waitHttpOk } from "../support/http-ready.js";
 import { freePort, startNatsServer } from "../support/nats-server.js";
 import { createPodNetwork } from "../support/netns-pods.js";
 import { TOP_HEADER } from "../support/top-table.js";
@@ -81,13 +82,6 @@ const demoNetns = async () =>
 /** What every run here shares: no live table, its own port, 1 s windows. */
 const quietOn = (port: number) => ["--quiet", "--listen", `127.0.0.1:${port}`, "--interval", "1s"];
 
-/** Waits for /readyz to answer 200 (probes attached, and with NATS the stream consumed). */
-async function untilReady(base: string, timeout: number): Promise<void> {
-  await expect
-    .poll(async () => (await fetch(`${base}/readyz`).catch(() => null))?.status, { timeout, interval: 500 })
-    .toBe(200);
-}
-
 async function getJson(url: string): Promise<Json> {
   const res = await fetch(url);
   return res.json();
@@ -107,7 +101,7 @@ describe("tcpstate local", () => {
     cleanup.push(async () => {
       for (const pid of descendants(run.child.pid as number)) process.kill(pid, "SIGKILL");
     });
-    await untilReady(base, 120_000);
+    await waitHttpOk(`${base}/readyz`, 120_000);
     const pods = async (sort: string) =>
       (await getJson(`${base}/api/v1/pods?namespace=local&sort=${sort}&window=10s`)).pods as Json[];
     const role = (list: Json[], r: string) =>
@@ -227,7 +221,7 @@ describe("tcpstate local", () => {
         process.kill(pid, "SIGKILL");
     });
     // Ready once the collector has its stream and consumer and the agent's probes are attached.
-    await untilReady(base, 60_000);
+    await waitHttpOk(`${base}/readyz`, 60_000);
     const server = await startServer(b, b.ipv4, 8080);
     cleanup.push(async () => void (await server.stop()));
     const N = 200;

@@ -4,6 +4,7 @@ import path from "node:path";
 import { fileURLToPath } from "node:url";
 import type { NodeSummary, PodEntry } from "../../agent/wire/summary.js";
 import { NodeSummarySchema } from "../../agent/wire/summary.js";
+import { waitHttpOk } from "./http-ready.js";
 import { startService } from "./service-process.js";
 
 /** The repository root: the nearest folder up from here with a package.json (also when compiled elsewhere). */
@@ -84,14 +85,8 @@ export function entryOf(summary: NodeSummary, name: string): PodEntry | undefine
 }
 
 /** Waits until the agent is ready (/readyz 200). */
-export async function waitReady(agent: AgentProcess, timeoutMs = 20_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const r = await agent.get("/readyz").catch(() => ({ status: 0, text: "" }));
-    if (r.status === 200) return;
-    if (Date.now() > deadline) throw new Error(`agent not ready within ${timeoutMs} ms: ${r.text}`);
-    await new Promise((res) => setTimeout(res, 200));
-  }
+export function waitReady(agent: AgentProcess, timeoutMs = 20_000): Promise<void> {
+  return waitHttpOk(`http://127.0.0.1:${agent.metricsPort}/readyz`, timeoutMs);
 }
 
 /** The bpftrace processes the agent runs (its children). */

@@ -1,5 +1,6 @@
 import type { ChildProcess } from "node:child_process";
 import { CLI } from "./agent-process.js";
+import { waitHttpOk } from "./http-ready.js";
 import { startService } from "./service-process.js";
 
 export interface CollectorProcess {
@@ -34,15 +35,7 @@ export async function startCollector(natsUrl: string, args: string[] = []): Prom
     port,
     logs,
     get,
-    async waitReady(timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      for (;;) {
-        const r = await get("/readyz").catch(() => ({ status: 0, text: "" }));
-        if (r.status === 200) return;
-        if (Date.now() > deadline) throw new Error(`collector not ready within ${timeoutMs} ms: ${r.text}`);
-        await new Promise((res) => setTimeout(res, 100));
-      }
-    },
+    waitReady: (timeoutMs = 20_000) => waitHttpOk(`http://127.0.0.1:${port}/readyz`, timeoutMs),
     stop: (signal?: NodeJS.Signals) => service.stop(signal),
   };
 }

@@ -4,6 +4,7 @@ import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { stopChild } from "./child-process.js";
+import { waitHttpOk } from "./http-ready.js";
 import { freePort } from "./nats-server.js";
 
 export interface PromSample {
@@ -43,18 +44,10 @@ export async function startPrometheus(targets: string[]): Promise<Prometheus> {
     log += d.toString();
   });
   const url = `http://127.0.0.1:${port}`;
-  const deadline = Date.now() + 20_000;
-  for (;;) {
-    const ready = await fetch(`${url}/-/ready`)
-      .then((r) => r.ok)
-      .catch(() => false);
-    if (ready) break;
-    if (Date.now() > deadline || child.exitCode !== null) {
-      child.kill("SIGKILL");
-      throw new Error(`prometheus not ready in 20 s:\n${log.slice(-2000)}`);
-    }
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  await waitHttpOk(`${url}/-/ready`, 20_000, { child, log: () => log }).catch((err) => {
+    child.kill("SIGKILL");
+    throw err;
+  });
   return {
     url,
     async query(promql) {
