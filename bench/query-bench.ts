@@ -4,15 +4,12 @@
 // Options: --nodes 1000 --pods 50 (per node) --history 1h --interval 5s --requests 200
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
-import { pino } from "pino";
-import { Registry } from "prom-client";
-import { startCollectorHttp } from "../collector/http/collector-http.js";
-import { EventTap } from "../collector/live/event-tap.js";
 import { ClusterModel } from "../collector/model/cluster-model.js";
 import type { PodRecord } from "../collector/model/pod-record.js";
 import { listPods, podSummary, windowStats } from "../collector/query/pod-query.js";
 import { PodListQuerySchema } from "../collector/query/query-params.js";
 import { parseDuration } from "../common/config-values.js";
+import { serveModel } from "../test/support/model-http.js";
 import { SummaryFactory } from "./collector-summaries.js";
 
 interface Options {
@@ -103,18 +100,7 @@ async function main(): Promise<void> {
   gc();
   const loaded = process.memoryUsage();
 
-  const logger = pino({ level: "silent" });
-  const http = await startCollectorHttp({
-    host: "127.0.0.1",
-    port: 0,
-    registry: new Registry(),
-    model,
-    peers: null,
-    events: new EventTap(() => undefined, null),
-    logger,
-    readiness: () => ({ ready: true, waitingFor: [] }),
-    clock: () => end,
-  });
+  const http = await serveModel(model, { clock: () => end });
   const path = "/api/v1/pods?sort=churn&window=5m&limit=20";
   const url = `http://127.0.0.1:${http.port}${path}`;
   let firstBody: { pods: { uid: string }[] } | undefined;

@@ -4,15 +4,12 @@
  * + clear) and one table after another through a pipe; Ctrl-C ends it.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { pino } from "pino";
-import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { startCollectorHttp } from "../../collector/http/collector-http.js";
-import { EventTap } from "../../collector/live/event-tap.js";
 import { ClusterModel } from "../../collector/model/cluster-model.js";
 import type { ServiceHttp } from "../../common/service-http.js";
 import { CLI } from "../support/agent-process.js";
 import { exited } from "../support/child-process.js";
+import { serveModel } from "../support/model-http.js";
 import { podOwner, TEST_EPOCH, testSummary } from "../support/summaries.js";
 
 const api = podOwner("uid-api", "api", "shop", "api");
@@ -61,17 +58,7 @@ describe("tcpstate top --watch", () => {
   const children: ChildProcess[] = [];
 
   beforeAll(async () => {
-    http = await startCollectorHttp({
-      host: "127.0.0.1",
-      port: 0,
-      registry: new Registry(),
-      model,
-      peers: { byIp: () => undefined },
-      events: new EventTap(() => undefined, null),
-      logger: pino({ level: "silent" }),
-      readiness: () => ({ ready: true, waitingFor: [] }),
-      clock: () => TEST_EPOCH + seq * 5000,
-    });
+    http = await serveModel(model, { clock: () => TEST_EPOCH + seq * 5000 });
     server = `http://127.0.0.1:${http.port}`;
   });
   afterAll(async () => {

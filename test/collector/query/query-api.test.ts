@@ -1,18 +1,13 @@
-/** The query API over a collector model fed with known windows: ranking, filters, windows, rollups, errors. */
-import { pino } from "pino";
-import { Registry } from "prom-client";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { zeroGauges } from "../../../agent/wire/gauges.js";
-import { startCollectorHttp } from "../../../collector/http/collector-http.js";
-import { EventTap } from "../../../collector/live/event-tap.js";
 import { ClusterModel } from "../../../collector/model/cluster-model.js";
 import type { Peer } from "../../../collector/peers/peer-directory.js";
 import type { ServiceHttp } from "../../../common/service-http.js";
+import { serveModel } from "../../support/model-http.js";
 import { podOwner, TEST_EPOCH, testSummary } from "../../support/summaries.js";
 
 const WINDOWS = 240; // 20 minutes of 5 s windows
 const NOW = TEST_EPOCH + WINDOWS * 5000;
-const logger = pino({ level: "silent" });
 // biome-ignore lint/suspicious/noExplicitAny: response bodies, checked field by field by the assertions
 type Json = any;
 
@@ -79,17 +74,7 @@ describe("query API", () => {
       model.apply(first);
       model.apply(second);
     }
-    http = await startCollectorHttp({
-      host: "127.0.0.1",
-      port: 0,
-      registry: new Registry(),
-      model,
-      peers: { byIp: (ip) => peers.get(ip) },
-      events: new EventTap(() => undefined, null),
-      logger,
-      readiness: () => ({ ready: true, waitingFor: [] }),
-      clock: () => NOW,
-    });
+    http = await serveModel(model, { clock: () => NOW, peers: { byIp: (ip) => peers.get(ip) } });
     base = `http://127.0.0.1:${http.port}`;
   });
   afterAll(() => http?.close());
