@@ -1,10 +1,8 @@
-/** `tcpstate alerts` as users run it, against a stand-in collector API: table, JSON, --state, exit codes. */
-import { execFile } from "node:child_process";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AlertView } from "../../collector/alerts/alert-event.js";
-import { CLI } from "../support/agent-process.js";
+import { runCli } from "../support/agent-process.js";
 
 const ALERTS: AlertView[] = [
   {
@@ -48,13 +46,7 @@ const ALERTS: AlertView[] = [
   },
 ];
 
-function run(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  return new Promise((resolve) => {
-    execFile(process.execPath, [CLI, "alerts", ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
-      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
-    );
-  });
-}
+const run = (args: string[]) => runCli(["alerts", ...args]);
 
 describe("tcpstate alerts", () => {
   let server: http.Server;

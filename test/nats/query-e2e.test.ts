@@ -4,12 +4,11 @@
  * names B; `tcpstate tail` streams A's transitions and the agent's event program stops after it exits; a real
  * Prometheus scrapes the collector; headless Chromium loads the dashboard.
  */
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { createInterface } from "node:readline";
-import { promisify } from "node:util";
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import {
@@ -17,6 +16,7 @@ import {
   bpftraceChildren,
   CLI,
   kubeAgentArgs,
+  runCli,
   startAgent,
   waitReady,
 } from "../support/agent-process.js";
@@ -28,20 +28,9 @@ import { type Prometheus, startPrometheus } from "../support/prometheus.js";
 import { TOP_HEADER } from "../support/top-table.js";
 import { type ChurnResult, runChurn, type ServerHandle, startServer } from "../support/traffic.js";
 
-const run = promisify(execFile);
 const RATE = 200; // connections per second from A to B
 const CHURN_SECONDS = 60;
 const NODE = "node-q";
-
-async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(process.execPath, [CLI, ...args], { timeout: 20_000 });
-    return { code: 0, stdout, stderr };
-  } catch (err) {
-    const e = err as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
 
 describe("query end to end: top, tail, Prometheus, dashboard (real kernel, real nats-server)", () => {
   let net: PodNetwork;
@@ -101,7 +90,7 @@ describe("query end to end: top, tail, Prometheus, dashboard (real kernel, real 
 
   it("`tcpstate top --sort churn` puts A first with its rate (±5%) and B's name as its destination", async () => {
     // -n shop: other processes on this host (other test runs) may churn too; the test's pods are in shop.
-    const json = await cli([
+    const json = await runCli([
       "top",
       "-n",
       "shop",
@@ -129,7 +118,7 @@ describe("query end to end: top, tail, Prometheus, dashboard (real kernel, real 
     expect(top?.churnPerSecond).toBeLessThanOrEqual(RATE * 1.05);
     expect(top?.topDestinations.connects[0]?.peer).toBe("shop/b:8080");
     // The table a user reads: header, then A's row first.
-    const table = await cli(["top", "-n", "shop", "--window", "10s", "--server", server_url]);
+    const table = await runCli(["top", "-n", "shop", "--window", "10s", "--server", server_url]);
     expect(table.code).toBe(0);
     const [header, first] = table.stdout.split("\n");
     expect(header?.split(/\s+/)).toEqual(TOP_HEADER);
@@ -137,19 +126,19 @@ describe("query end to end: top, tail, Prometheus, dashboard (real kernel, real 
   });
 
   it("`tcpstate pod` shows A with B named, and errors exit 1 (server) or 2 (usage)", async () => {
-    const pod = await cli(["pod", "shop/a", "--window", "1m", "--server", server_url]);
+    const pod = await runCli(["pod", "shop/a", "--window", "1m", "--server", server_url]);
     expect(pod.code).toBe(0);
     expect(pod.stdout).toMatch(/^Pod: +shop\/a/m);
     expect(pod.stdout).toMatch(/10\.244\.8\.12:8080 +shop\/b:8080 +\d+ (connects|TIME_WAIT)/);
-    const missing = await cli(["pod", "shop/nope", "--server", server_url]);
+    const missing = await runCli(["pod", "shop/nope", "--server", server_url]);
     expect(missing).toMatchObject({ code: 1 });
     expect(missing.stderr).toMatch(/pod shop\/nope not found/);
-    const badSort = await cli(["top", "--sort", "bogus", "--server", server_url]);
+    const badSort = await runCli(["top", "--sort", "bogus", "--server", server_url]);
     expect(badSort.code).toBe(2);
-    const badWindow = await cli(["top", "--window", "forever", "--server", server_url]);
+    const badWindow = await runCli(["top", "--window", "forever", "--server", server_url]);
     expect(badWindow).toMatchObject({ code: 2 });
     expect(badWindow.stderr).toMatch(/window="forever"/);
-    const down = await cli(["top", "--server", "http://127.0.0.1:9"]);
+    const down = await runCli(["top", "--server", "http://127.0.0.1:9"]);
     expect(down.code).toBe(1);
     expect(down.stderr).toMatch(/cannot reach the collector at http:\/\/127\.0\.0\.1:9 .*port-forward/);
   });

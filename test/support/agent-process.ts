@@ -1,4 +1,4 @@
-import { type ChildProcess, execFileSync } from "node:child_process";
+import { type ChildProcess, execFile, execFileSync } from "node:child_process";
 import { existsSync } from "node:fs";
 import path from "node:path";
 import { fileURLToPath } from "node:url";
@@ -16,6 +16,15 @@ export function repoRoot(): string {
 
 /** The built CLI, as users run it (`npm test` builds first). */
 export const CLI = path.join(repoRoot(), "dist/cli/main.js");
+
+/** Runs the CLI with `args` to its end: its exit code (1 when it was killed or timed out), stdout and stderr. */
+export function runCli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    execFile(process.execPath, [CLI, ...args], { timeout: 20_000 }, (err, stdout, stderr) =>
+      resolve({ code: err ? Number((err as { code?: number }).code ?? 1) : 0, stdout, stderr }),
+    );
+  });
+}
 
 export interface AgentProcess {
   child: ChildProcess;
