@@ -3,7 +3,7 @@
  * keeps each pod netns's gauges equal to `ss` in that netns, while reading its socket table only at first sight,
  * after the count stream broke, and for what has no transition — not in every window the netns was busy.
  */
-import { type ChildProcess, execFileSync, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import pino from "pino";
@@ -15,6 +15,7 @@ import { BpftraceSupervisor } from "../../agent/probe/supervisor.js";
 import { NodeWindow } from "../../agent/window/node-window.js";
 import { TransitionCounter } from "../../agent/window/transition-counter.js";
 import { GAUGE_STATES, type GaugeState } from "../../agent/wire/gauges.js";
+import { bpftraceChildrenOf } from "../support/agent-process.js";
 import { createPodNetwork, exec, type Pod, type PodNetwork } from "../support/netns-pods.js";
 import { runChurn, runClient, type ServerHandle, startServer } from "../support/traffic.js";
 
@@ -191,12 +192,10 @@ describe("derived socket gauges (real kernel, bpftrace, two pod netns)", () => {
   }, 60_000);
 
   it("re-baselines after bpftrace restarts (counts in between are unknown), and stays equal to ss", async () => {
-    const pids = execFileSync("pgrep", ["-P", String(process.pid), "bpftrace"], { encoding: "utf8" })
-      .split("\n")
-      .filter(Boolean);
+    const pids = bpftraceChildrenOf(process.pid);
     expect(pids.length).toBe(1);
     const generation = ledger.generation;
-    process.kill(Number(pids[0]), "SIGKILL");
+    process.kill(pids[0] as number, "SIGKILL");
     // While it is down, connections come and go that no count will ever show.
     const closing = runClient(a, { host: b.ipv4, port: 9001, count: 30, concurrency: 3 });
     await closing;

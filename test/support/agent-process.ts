@@ -100,8 +100,13 @@ export function waitReady(agent: AgentProcess, timeoutMs = 20_000): Promise<void
 
 /** The bpftrace processes the agent runs (its children). */
 export function bpftraceChildren(agent: AgentProcess): number[] {
+  return bpftraceChildrenOf(agent.child.pid as number);
+}
+
+/** The bpftrace processes that are children of `parent` (this process, for an agent run in it). */
+export function bpftraceChildrenOf(parent: number): number[] {
   try {
-    return execFileSync("pgrep", ["-P", String(agent.child.pid), "-x", "bpftrace"], { encoding: "utf8" })
+    return execFileSync("pgrep", ["-P", String(parent), "-x", "bpftrace"], { encoding: "utf8" })
       .split("\n")
       .filter(Boolean)
       .map(Number);
