@@ -2,7 +2,7 @@
 # Installs helm (the chart tests' tool) at /usr/local/bin/helm from the Go module proxy, built like helm's own
 # Makefile does: with its version and the Kubernetes version of its client-go stamped in (a plain `go install`
 # leaves Kubernetes v1.20 as `helm template`'s default cluster version). Reused when that version is there.
-# Usage: bash scripts/helm.sh   (sourced by scripts/test.sh through require_helm)
+# Usage: bash scripts/helm.sh   (run by scripts/prerequisites.sh's require_deploy_test_tools)
 set -euo pipefail
 
 HELM_VERSION=v3.22.0
