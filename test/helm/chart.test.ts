@@ -20,6 +20,7 @@ import {
   render,
   renderError,
 } from "./chart.js";
+import { hostMounts } from "./daemonset-agent.js";
 
 const MONITORING_KINDS = ["ServiceMonitor", "PodMonitor", "PrometheusRule"];
 const RULE_NAMES = [
@@ -38,13 +39,10 @@ function volumeByName(workload: K8sObject, name: string) {
 }
 
 /** mountPath → { hostPath, readOnly } of a container's hostPath mounts. */
-function hostMounts(workload: K8sObject, c: ReturnType<typeof container>) {
-  const out: Record<string, { hostPath: string; readOnly: boolean }> = {};
-  for (const m of c.volumeMounts ?? []) {
-    const v = volumeByName(workload, m.name);
-    if (v.hostPath) out[m.mountPath] = { hostPath: v.hostPath.path, readOnly: m.readOnly === true };
-  }
-  return out;
+function hostMountsByPath(workload: K8sObject, c: ReturnType<typeof container>) {
+  return Object.fromEntries(
+    hostMounts(workload, c).map((m) => [m.mountPath, { hostPath: m.hostPath, readOnly: m.readOnly }]),
+  );
 }
 
 function selects(selector: Record<string, string>, labels: Record<string, string>): boolean {
@@ -96,7 +94,7 @@ describe("chart: agent DaemonSet", () => {
   });
 
   it("mounts host /proc, tracefs, debugfs, the cgroup v2 mount and named netns, read-only where it only reads", () => {
-    expect(hostMounts(ds, agent)).toEqual({
+    expect(hostMountsByPath(ds, agent)).toEqual({
       "/host/proc": { hostPath: "/proc", readOnly: true },
       "/sys/kernel/tracing": { hostPath: "/sys/kernel/tracing", readOnly: false },
       "/sys/kernel/debug": { hostPath: "/sys/kernel/debug", readOnly: false },

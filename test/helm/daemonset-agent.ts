@@ -15,6 +15,26 @@ export interface HostMount {
   propagation?: string;
 }
 
+/** A container's hostPath mounts, with the host paths from its workload's volumes. */
+export function hostMounts(workload: K8sObject, c: ReturnType<typeof container>): HostMount[] {
+  const mounts: HostMount[] = [];
+  type Mount = { name: string; mountPath: string; readOnly?: boolean; mountPropagation?: string };
+  for (const m of (c.volumeMounts ?? []) as Mount[]) {
+    const v = (workload.spec.template.spec.volumes as { name: string; hostPath?: { path: string } }[]).find(
+      (x) => x.name === m.name,
+    );
+    if (!v) throw new Error(`no volume ${m.name} in ${workload.metadata.name}`);
+    if (v.hostPath)
+      mounts.push({
+        mountPath: m.mountPath,
+        hostPath: v.hostPath.path,
+        readOnly: m.readOnly === true,
+        propagation: m.mountPropagation,
+      });
+  }
+  return mounts;
+}
+
 export interface DaemonSetAgent {
   args: string[];
   /** Env as the DaemonSet sets it; `spec.nodeName` already replaced by `node`. */
@@ -35,20 +55,7 @@ export function daemonSetAgent(
   const objects = render({ set, valuesFiles });
   const ds = one(objects, "DaemonSet", "-agent");
   const c = container(ds, "agent");
-  const mounts: HostMount[] = [];
-  for (const m of c.volumeMounts as { name: string; mountPath: string; readOnly?: boolean }[]) {
-    const v = (ds.spec.template.spec.volumes as { name: string; hostPath?: { path: string } }[]).find(
-      (x) => x.name === m.name,
-    );
-    if (v?.hostPath)
-      mounts.push({
-        mountPath: m.mountPath,
-        hostPath: v.hostPath.path,
-        readOnly: m.readOnly === true,
-        propagation: (m as { mountPropagation?: string }).mountPropagation,
-      });
-  }
-  mounts.sort((a, b) => b.mountPath.length - a.mountPath.length);
+  const mounts = hostMounts(ds, c).sort((a, b) => b.mountPath.length - a.mountPath.length);
   const env: Record<string, string> = {};
   for (const [name, value] of Object.entries(envOf(c))) {
     if (typeof value === "string") env[name] = value;
