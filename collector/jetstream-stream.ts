@@ -1,5 +1,6 @@
 /** The collector's JetStream streams (summaries, alerts): created when missing, brought to their settings when not. */
 import { type JetStreamManager, RetentionPolicy, type StreamConfig } from "@nats-io/jetstream";
+import type { Logger } from "pino";
 
 const NS_PER_MS = 1_000_000;
 
@@ -10,6 +11,29 @@ export interface StreamSettings {
   duplicateWindowMs: number;
   /** Size limit in bytes (-1 or absent: none). */
   maxBytes?: number;
+}
+
+/**
+ * Runs `setUp` until it succeeds (its result) or `stopped()` (undefined): `initialMs`, then twice as long each
+ * time up to 30 s between tries, each failure logged. A stream NATS refuses for now is retried, never fatal.
+ */
+export async function retrySetUp<T>(
+  what: string,
+  logger: Logger,
+  stopped: () => boolean,
+  initialMs: number,
+  setUp: () => Promise<T>,
+): Promise<T | undefined> {
+  for (let n = 0; !stopped(); n++) {
+    try {
+      return await setUp();
+    } catch (err) {
+      const delay = Math.min(30_000, initialMs * 2 ** Math.min(n, 5));
+      logger.error({ err: (err as Error).message, retryInMs: delay }, `cannot ${what}; retrying`);
+      await new Promise((r) => setTimeout(r, delay));
+    }
+  }
+  return undefined;
 }
 
 export async function upsertStream(jsm: JetStreamManager, s: StreamSettings): Promise<void> {

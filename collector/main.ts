@@ -4,6 +4,7 @@ import { natsAuthFromConfig, natsConnectionOptions } from "../agent/wire/nats-co
 import { type CollectorCore, startCollectorCore } from "./collector-core.js";
 import type { CollectorConfig } from "./config.js";
 import { SummaryIngest } from "./ingest/summary-ingest.js";
+import { retrySetUp } from "./jetstream-stream.js";
 import { natsEventFeed } from "./live/nats-event-feed.js";
 
 export interface RunningCollector {
@@ -82,26 +83,22 @@ export async function runCollector(
         if (s.type === "reconnect") natsUp = true;
       }
     })();
-    for (let attempt = 1; ; attempt++) {
-      const candidate = new SummaryIngest(conn, model, {
-        retentionMs: config.retention,
-        maxBytes: config.maxBytes,
-        duplicateWindowMs: config.duplicateWindow,
-        logger: logger.child({ part: "ingest" }),
-      });
-      try {
+    ingest = await retrySetUp(
+      "set up the summaries stream",
+      logger,
+      () => stopping,
+      2000,
+      async () => {
+        const candidate = new SummaryIngest(conn, model, {
+          retentionMs: config.retention,
+          maxBytes: config.maxBytes,
+          duplicateWindowMs: config.duplicateWindow,
+          logger: logger.child({ part: "ingest" }),
+        });
         await candidate.start();
-        ingest = candidate;
-        return;
-      } catch (err) {
-        const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
-        logger.error(
-          { err: (err as Error).message, retryInMs: delay },
-          "cannot set up the summaries stream; retrying",
-        );
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+        return candidate;
+      },
+    );
   })().catch(() => undefined); // only when stopping before NATS ever answered
 
   return {

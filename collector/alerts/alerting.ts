@@ -10,6 +10,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { ConfigError } from "../../common/config-values.js";
+import { retrySetUp } from "../jetstream-stream.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import { AlertEngine } from "./alert-engine.js";
 import { type AlertEvent, eventId } from "./alert-event.js";
@@ -19,12 +20,7 @@ import { defaultRules, RulesFileError } from "./rules-file.js";
 import { loadRulesFile, RulesWatcher } from "./rules-watcher.js";
 import { AlertmanagerSink } from "./sinks/alertmanager-sink.js";
 import type { DeliveryQueue, DeliveryStats } from "./sinks/delivery-queue.js";
-import {
-  type AlertStreamState,
-  ensureAlertStream,
-  natsAlertSink,
-  readAlertStream,
-} from "./sinks/nats-sink.js";
+import { ensureAlertStream, natsAlertSink, readAlertStream } from "./sinks/nats-sink.js";
 import { webhookSink } from "./sinks/webhook-sink.js";
 
 export interface AlertingOptions {
@@ -130,25 +126,20 @@ export class Alerting {
     const log = this.opts.logger;
     const nats = natsAlertSink(nc, log);
     this.sinks.set("nats", nats);
-    let published: AlertStreamState | undefined;
-    for (let attempt = 0; !this.stopped; attempt++) {
-      try {
+    const published = await retrySetUp(
+      "read the alerts stream",
+      log,
+      () => this.stopped,
+      1000,
+      async () => {
         while (!caughtUp() && !this.stopped) await new Promise((r) => setTimeout(r, 200));
         await ensureAlertStream(await jetstreamManager(nc), {
           retentionMs: this.opts.retention,
           duplicateWindowMs: this.opts.duplicateWindow,
         });
-        published = await readAlertStream(nc);
-        break;
-      } catch (err) {
-        const delay = Math.min(30_000, 1000 * 2 ** Math.min(attempt, 5));
-        log.error(
-          { err: (err as Error).message, retryInMs: delay },
-          "cannot read the alerts stream; retrying",
-        );
-        await new Promise((r) => setTimeout(r, delay));
-      }
-    }
+        return readAlertStream(nc);
+      },
+    );
     if (this.stopped || !published) return;
     const firing = this.engine.firingEvents();
     const orphans = orphanedFirings(
