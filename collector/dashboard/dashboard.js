@@ -61,15 +61,21 @@
         cell(gauge(p, "CLOSE_WAIT"), "n"),
       ];
     });
+    // The first pod is shown by default; refresh() fetches its detail next.
     const first = body.pods.find((p) => p.kind === "pod");
-    if (!state.selected && first) select(first);
+    if (!state.selected && first) mark(first);
+  }
+
+  /** Makes `p` the pod whose detail is shown, highlighted in the table. */
+  function mark(p) {
+    state.selected = `${p.namespace}/${p.name}`;
+    for (const tr of $("pods").tBodies[0].rows)
+      tr.classList.toggle("selected", tr.dataset.pod === state.selected);
   }
 
   function select(p) {
     if (p.kind !== "pod") return;
-    state.selected = `${p.namespace}/${p.name}`;
-    for (const tr of $("pods").tBodies[0].rows)
-      tr.classList.toggle("selected", tr.dataset.pod === state.selected);
+    mark(p);
     refreshDetail().catch(showError);
   }
 
