@@ -22,9 +22,11 @@ export interface DeliveryQueueOptions {
   name: string;
   maxItems: number;
   logger: Logger;
-  minBackoffMs?: number;
-  maxBackoffMs?: number;
 }
+
+/** Retries wait 0.5 s, twice as long each time, up to 30 s (jittered by half). */
+const MIN_BACKOFF_MS = 500;
+const MAX_BACKOFF_MS = 30_000;
 
 export class DeliveryQueue<T> implements DeliveryStats {
   private readonly items: T[] = [];
@@ -106,10 +108,7 @@ export class DeliveryQueue<T> implements DeliveryStats {
             "alert delivery failed; retrying with backoff",
           );
         }
-        const base = Math.min(
-          this.opts.maxBackoffMs ?? 30_000,
-          (this.opts.minBackoffMs ?? 500) * 2 ** attempt,
-        );
+        const base = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** attempt);
         attempt = Math.min(attempt + 1, 16);
         await this.sleep(base / 2 + Math.random() * (base / 2));
       }

@@ -39,14 +39,17 @@ export interface AlertStreamState {
   last: Map<string, AlertEvent>;
 }
 
-export async function readAlertStream(nc: NatsConnection, timeoutMs = 30_000): Promise<AlertStreamState> {
+/** How long reading the alerts stream may take before what was read is used. */
+const READ_TIMEOUT_MS = 30_000;
+
+export async function readAlertStream(nc: NatsConnection): Promise<AlertStreamState> {
   const state: AlertStreamState = { ids: new Set(), last: new Map() };
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(ALERTS_STREAM);
   if (info.state.messages === 0) return state;
   const consumer = await jetstream(nc).consumers.get(ALERTS_STREAM, { deliver_policy: DeliverPolicy.All });
   const messages = await consumer.consume();
-  const timer = setTimeout(() => void messages.close(), timeoutMs);
+  const timer = setTimeout(() => void messages.close(), READ_TIMEOUT_MS);
   try {
     for await (const m of messages) {
       const id = m.headers?.get("Nats-Msg-Id");
