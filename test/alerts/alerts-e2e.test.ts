@@ -21,8 +21,11 @@ import { runClient, type ServerHandle, startServer, synBurst } from "../support/
 import { type AlertmanagerProcess, startAlertmanager } from "./alertmanager-process.js";
 
 const WINDOW_MS = 1000;
-/** The agent's windows are timer-driven: each ends a few ms after its nominal second (measured: 2 ms). */
-const WINDOW_JITTER_MS = 100;
+/**
+ * The agent's windows are timer-driven, but each is stamped when its gauge pass ends: a few ms after its nominal
+ * second on an idle machine, hundreds of ms when the pass reads socket tables (B's request socks) on a busy one.
+ */
+const WINDOW_JITTER_MS = 500;
 const TW_FOR_MS = 3000;
 const SYN_FOR_MS = 2000;
 const QUIET_MS = 30_000;
@@ -176,9 +179,10 @@ describe("alerts end to end (real kernel, nats-server, Alertmanager)", () => {
     const at = (iso: string | null) => Date.parse(iso ?? "");
     expect(at(tw.activeAt) - aDone).toBeLessThanOrEqual(2 * WINDOW_MS + 1000);
     expect(at(tw.firedAt) - at(tw.activeAt)).toBeLessThanOrEqual(TW_FOR_MS + WINDOW_MS + WINDOW_JITTER_MS);
-    expect(at(tw.firedAt) - aDone).toBeLessThanOrEqual(TW_FOR_MS + 2 * WINDOW_MS + 1000);
+    expect(at(tw.firedAt) - aDone).toBeLessThanOrEqual(TW_FOR_MS + 2 * WINDOW_MS + 1000 + WINDOW_JITTER_MS);
     expect(at(syn.activeAt) - bDone).toBeLessThanOrEqual(2 * WINDOW_MS + 1000);
-    expect(at(syn.firedAt) - bDone).toBeLessThanOrEqual(SYN_FOR_MS + 2 * WINDOW_MS + 1000);
+    expect(at(syn.firedAt) - at(syn.activeAt)).toBeLessThanOrEqual(SYN_FOR_MS + WINDOW_MS + WINDOW_JITTER_MS);
+    expect(at(syn.firedAt) - bDone).toBeLessThanOrEqual(SYN_FOR_MS + 2 * WINDOW_MS + 1000 + WINDOW_JITTER_MS);
 
     await expect
       .poll(

@@ -86,7 +86,11 @@ describe("agent: per-pod socket gauges (real kernel, standalone)", () => {
       .filter((d) => d.endpoint === endpoint)
       .reduce((sum, d) => sum + d.count, 0);
     expect(connects).toBe(N);
-    expect(pod(s, a).topDestinations.timeWait[0]).toEqual({ endpoint, count: truth });
+    // TIME_WAIT peers are listed again only once the count moved by a tenth (they cost the most to list): a
+    // listing taken while the run was still going stands until then.
+    const heldTimeWait = pod(s, a).topDestinations.timeWait[0];
+    expect(heldTimeWait?.endpoint).toBe(endpoint);
+    expect(Math.abs((heldTimeWait?.count ?? 0) - truth)).toBeLessThanOrEqual(Math.max(1, truth / 10));
     const metrics = (await agent.get("/metrics")).text;
     expect(metrics).toContain(
       `tcpstate_pod_sockets{namespace="",pod="${a.netns}",workload="",state="TIME_WAIT",estimated="false"} ${socketsOf(s, a).TIME_WAIT}`,

@@ -69,14 +69,22 @@ describe("agent events on NATS (real kernel, real nats-server)", () => {
         timeout: 5000,
       });
       expect(bad.json()).toMatchObject({ node: NODE, error: expect.stringContaining("leaseSeconds") });
-      const reply = await nc.request(
-        `${EVENTS_CONTROL_SUBJECT}.${NODE}`,
-        JSON.stringify({ leaseSeconds: 4 }),
-        { timeout: 5000 },
-      );
-      expect(reply.json()).toMatchObject({ node: NODE, until: expect.any(Number) });
-      expect(await seeTrafficFromA()).toBe(true);
-      expect(bpftraceChildren(agent)).toHaveLength(2);
+      // Held as `tail` holds it: a short lease, renewed every second. A single 4 s lease could lapse before a slow
+      // bpftrace start attaches, or between seeing the traffic and counting the programs.
+      const lease = async () =>
+        (
+          await nc.request(`${EVENTS_CONTROL_SUBJECT}.${NODE}`, JSON.stringify({ leaseSeconds: 4 }), {
+            timeout: 5000,
+          })
+        ).json();
+      expect(await lease()).toMatchObject({ node: NODE, until: expect.any(Number) });
+      const renew = setInterval(() => void lease().catch(() => undefined), 1000);
+      try {
+        expect(await seeTrafficFromA()).toBe(true);
+        expect(bpftraceChildren(agent)).toHaveLength(2);
+      } finally {
+        clearInterval(renew);
+      }
       expect(
         events.find((e) => e.owner.name === b.netns && e.from === "LISTEN" && e.to === "SYN_RECV")?.node,
       ).toBe(NODE);
