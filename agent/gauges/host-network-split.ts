@@ -14,7 +14,12 @@ export function splitHostGauges(
   now: number,
 ): { host: NetnsGauges; pods: Map<string, NetnsGauges> } {
   const estimates = new Map(podUids.map((uid) => [uid, estimator.estimate(uid, now)]));
-  const timeWait = reconcileTimeWait(host.sockets.TIME_WAIT, estimates);
+  const timeWait = reconcileTimeWait(
+    host.sockets.TIME_WAIT,
+    estimates,
+    estimator.hostEntries(now),
+    estimator.seenWholeLifetime(now),
+  );
   const pods = new Map<string, NetnsGauges>();
   for (const uid of podUids) {
     const table = host.podTables?.get(uid);

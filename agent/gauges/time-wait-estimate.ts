@@ -1,43 +1,83 @@
 /** How long a socket stays in TIME_WAIT (TCP_TIMEWAIT_LEN, fixed in the kernel). */
 export const TIME_WAIT_MS = 60_000;
+/**
+ * How much longer it can last: its timer sits on the timer wheel, which rounds a 60 s timeout up to its level's
+ * granularity (2.0 s at HZ=250, 4.1 s at HZ=1000, 5.1 s at HZ=100). A steady churn thus holds up to a tenth
+ * more TIME_WAIT sockets than it entered in the last 60 s.
+ */
+export const TIME_WAIT_SLACK_MS = 6_000;
+const MAX_SCALE_UP = (TIME_WAIT_MS + TIME_WAIT_SLACK_MS) / TIME_WAIT_MS;
+
+interface Entries {
+  at: number;
+  count: number;
+}
+
+function sumSince(list: Entries[], since: number): number {
+  while (list.length > 0 && (list[0] as Entries).at <= since) list.shift();
+  let sum = 0;
+  for (const e of list) sum += e.count;
+  return sum;
+}
 
 /**
  * TIME_WAIT sockets own no inode and no cgroup, so a pod sharing the host netns cannot be told its own. Its
  * entries into TIME_WAIT (FIN_WAIT2/CLOSING → CLOSE, counted exactly) over the last 60 s are how many it can
- * hold now: the estimate.
+ * hold now: the estimate. The host's own entries are kept too, to share the netns's exact count out by them.
  */
 export class TimeWaitEstimator {
-  private readonly entries = new Map<string, { at: number; count: number }[]>();
+  private readonly pods = new Map<string, Entries[]>();
+  private readonly host: Entries[] = [];
+
+  /** `since`: when counting began; sockets that entered TIME_WAIT before it have no entries here. */
+  constructor(private readonly since: number) {}
 
   record(uid: string, at: number, count: number): void {
-    const list = this.entries.get(uid) ?? [];
+    const list = this.pods.get(uid) ?? [];
     if (count > 0) list.push({ at, count });
-    this.entries.set(uid, list);
+    this.pods.set(uid, list);
+  }
+
+  recordHost(at: number, count: number): void {
+    if (count > 0) this.host.push({ at, count });
   }
 
   estimate(uid: string, now: number): number {
-    const list = this.entries.get(uid);
-    if (!list) return 0;
-    while (list.length > 0 && (list[0] as { at: number }).at <= now - TIME_WAIT_MS) list.shift();
-    return list.reduce((sum, e) => sum + e.count, 0);
+    const list = this.pods.get(uid);
+    return list ? sumSince(list, now - TIME_WAIT_MS) : 0;
+  }
+
+  hostEntries(now: number): number {
+    return sumSince(this.host, now - TIME_WAIT_MS);
+  }
+
+  /** Has every TIME_WAIT socket that can exist now entered it since counting began? */
+  seenWholeLifetime(now: number): boolean {
+    return now - this.since >= TIME_WAIT_MS + TIME_WAIT_SLACK_MS;
   }
 
   forget(keep: ReadonlySet<string>): void {
-    for (const uid of this.entries.keys()) if (!keep.has(uid)) this.entries.delete(uid);
+    for (const uid of this.pods.keys()) if (!keep.has(uid)) this.pods.delete(uid);
   }
 }
 
 /**
- * Scales the pods' estimates down so that together they never exceed the netns's exact TIME_WAIT count (some
- * left early: reused by tw_reuse, killed by RST); what remains is the host's own.
+ * Shares the netns's exact TIME_WAIT count out between the pods by their estimates, against all the entries
+ * (the pods' and the host's) over the same 60 s: scaled down when sockets left early (reused by tw_reuse,
+ * killed by RST, dropped for want of buckets), up when they outlive 60 s (the timer's slack, so at most by it,
+ * and only once every socket that exists entered while counting). What remains is the host's own.
  */
 export function reconcileTimeWait(
   total: number,
   estimates: ReadonlyMap<string, number>,
+  hostEntries: number,
+  seenWholeLifetime: boolean,
 ): { pods: Map<string, number>; rest: number } {
-  const sum = [...estimates.values()].reduce((a, b) => a + b, 0);
-  const scale = sum > total ? total / sum : 1;
+  let entries = hostEntries;
+  for (const n of estimates.values()) entries += n;
+  const scale = entries === 0 ? 0 : Math.min(total / entries, seenWholeLifetime ? MAX_SCALE_UP : 1);
   const pods = new Map([...estimates].map(([uid, n]) => [uid, Math.floor(n * scale)]));
-  const assigned = [...pods.values()].reduce((a, b) => a + b, 0);
+  let assigned = 0;
+  for (const n of pods.values()) assigned += n;
   return { pods, rest: total - assigned };
 }

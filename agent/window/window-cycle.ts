@@ -32,7 +32,7 @@ export interface WindowCycleParts {
  */
 export class WindowCycle {
   private readonly bootId = randomUUID();
-  private readonly timeWaitEstimator = new TimeWaitEstimator();
+  private readonly timeWaitEstimator = new TimeWaitEstimator(Date.now());
   private kubeErrorsSeen = 0;
   private kernelMissedSeen = 0;
 
@@ -80,6 +80,8 @@ export class WindowCycle {
     for (const entry of summary.pods)
       if (entry.owner.kind === "pod" && entry.owner.hostNetwork)
         this.timeWaitEstimator.record(entry.owner.uid, summary.windowEnd, entry.window.time_wait_entries);
+      else if (entry.owner.kind === "host")
+        this.timeWaitEstimator.recordHost(summary.windowEnd, entry.window.time_wait_entries);
     this.timeWaitEstimator.forget(new Set(hostNetworkPods));
     metrics.observe(summary);
     metrics.bpftraceUp.set(supervisor.isReady ? 1 : 0);
