@@ -71,17 +71,20 @@ function nodeScript(
 }
 
 /** Host-netns sockets in `state` that belong to the pod's cgroup, as ss sees them. */
+/** The host's sockets as `ss -Htan <filter>` lists them, a line each. */
+function ssLines(filter: string[], extended = false): string[] {
+  return execFileSync("ss", [extended ? "-Htane" : "-Htan", ...filter], { encoding: "utf8" })
+    .split("\n")
+    .filter(Boolean);
+}
+
 function ssInPod(pod: HostPod, state: string): number {
   const scope = path.basename(pod.scope);
-  return execFileSync("ss", ["-Htane", "state", state], { encoding: "utf8" })
-    .split("\n")
-    .filter((l) => l.includes(scope)).length;
+  return ssLines(["state", state], true).filter((l) => l.includes(scope)).length;
 }
 
 function ssTimeWaitTo(port: number): number {
-  return execFileSync("ss", ["-Htan", "state", "time-wait", "dport", "=", `:${port}`], { encoding: "utf8" })
-    .split("\n")
-    .filter(Boolean).length;
+  return ssLines(["state", "time-wait", "dport", "=", `:${port}`]).length;
 }
 
 function diff(after: Counters, before: Counters): Counters {
@@ -182,9 +185,7 @@ describe("agent: a hostNetwork pod (real kernel, cgroup v2, fake kube API)", () 
     expect(podEntry(s).listeners).toContainEqual(expect.objectContaining({ port: 18081 }));
     // Not counted twice: the host keeps only the host's CLOSE_WAIT (none, unless another process on this
     // machine holds some, which ss sees too).
-    const hostCloseWait = execFileSync("ss", ["-Htan", "state", "close-wait"], { encoding: "utf8" })
-      .split("\n")
-      .filter(Boolean).length;
+    const hostCloseWait = ssLines(["state", "close-wait"]).length;
     expect(entryOf(s, "host")?.sockets?.CLOSE_WAIT ?? 0).toBeLessThanOrEqual(hostCloseWait - 15);
   });
 
