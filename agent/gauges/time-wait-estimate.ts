@@ -8,13 +8,15 @@ export const TIME_WAIT_MS = 60_000;
 export const TIME_WAIT_SLACK_MS = 6_000;
 const MAX_SCALE_UP = (TIME_WAIT_MS + TIME_WAIT_SLACK_MS) / TIME_WAIT_MS;
 
-interface Entries {
+/** Entries into TIME_WAIT counted in the window that ended `at`. */
+interface Entry {
   at: number;
   count: number;
 }
 
-function sumSince(list: Entries[], since: number): number {
-  while (list.length > 0 && (list[0] as Entries).at <= since) list.shift();
+/** Drops the entries at or before `cutoff` (their sockets have left TIME_WAIT) and sums the rest. */
+function sumSince(list: Entry[], cutoff: number): number {
+  while (list.length > 0 && (list[0] as Entry).at <= cutoff) list.shift();
   let sum = 0;
   for (const e of list) sum += e.count;
   return sum;
@@ -26,8 +28,8 @@ function sumSince(list: Entries[], since: number): number {
  * hold now: the estimate. The host's own entries are kept too, to share the netns's exact count out by them.
  */
 export class TimeWaitEstimator {
-  private readonly pods = new Map<string, Entries[]>();
-  private readonly host: Entries[] = [];
+  private readonly pods = new Map<string, Entry[]>();
+  private readonly host: Entry[] = [];
 
   /** `since`: when counting began; sockets that entered TIME_WAIT before it have no entries here. */
   constructor(private readonly since: number) {}
