@@ -8,7 +8,7 @@ import { startCollectorHttp } from "./http/collector-http.js";
 import { type EventFeed, EventTap } from "./live/event-tap.js";
 import { ClusterModel } from "./model/cluster-model.js";
 import { PeerDirectory } from "./peers/peer-directory.js";
-import { registerPodMetrics } from "./pod-metrics.js";
+import { podMetricsText } from "./pod-metrics.js";
 
 export type CollectorCoreConfig = Pick<
   CollectorConfig,
@@ -53,12 +53,12 @@ export async function startCollectorCore(
   const events = new EventTap(() => source.eventFeed(), peers);
   const expiry = setInterval(() => model.expire(), 60_000);
   const registry = collectorMetrics(source.ingest, model);
-  registerPodMetrics(registry, model, { maxPods: config.maxExportedPods });
   alerting.register(registry);
   const http = await startCollectorHttp({
     host: config.listen.host,
     port: config.listen.port,
     registry,
+    moreMetrics: podMetricsText(model, { maxPods: config.maxExportedPods }),
     model,
     peers,
     events,

@@ -25,6 +25,8 @@ export interface ServiceHttpOptions {
   host: string;
   port: number;
   registry: Registry;
+  /** Series written after the registry's, a chunk at a time (too many for a registry: the collector's pods). */
+  moreMetrics?: () => AsyncIterable<string>;
   logger: Logger;
   readiness(): Readiness;
   /**
@@ -52,6 +54,37 @@ function prefixRoute(routes: ServiceHttpOptions["routes"], pathname: string) {
   return best === undefined ? undefined : routes[best];
 }
 
+/** Resolves once `res` can take more (or is gone: a scrape whose client left stops writing). */
+function drained(res: http.ServerResponse): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      res.off("drain", done);
+      res.off("close", done);
+      resolve();
+    };
+    res.on("drain", done);
+    res.on("close", done);
+  });
+}
+
+async function serveMetrics(opts: ServiceHttpOptions, res: http.ServerResponse): Promise<void> {
+  try {
+    const text = await opts.registry.metrics();
+    res.writeHead(200, { "content-type": opts.registry.contentType });
+    res.write(text);
+    if (opts.moreMetrics)
+      for await (const chunk of opts.moreMetrics()) {
+        if (res.destroyed) return;
+        if (!res.write(chunk)) await drained(res);
+      }
+    res.end();
+  } catch (err) {
+    opts.logger.error({ err: (err as Error).message }, "/metrics failed");
+    if (!res.headersSent) sendJson(res, 500, { error: (err as Error).message });
+    else res.destroy();
+  }
+}
+
 export async function startServiceHttp(opts: ServiceHttpOptions): Promise<ServiceHttp> {
   const paths = ["/metrics", "/healthz", "/readyz", ...Object.keys(opts.routes)];
   const server = http.createServer((req, res) => {
@@ -59,13 +92,7 @@ export async function startServiceHttp(opts: ServiceHttpOptions): Promise<Servic
     if (req.method !== "GET") return sendJson(res, 405, { error: `method ${req.method} not allowed` });
     switch (url.pathname) {
       case "/metrics":
-        opts.registry
-          .metrics()
-          .then((text) => {
-            res.writeHead(200, { "content-type": opts.registry.contentType });
-            res.end(text);
-          })
-          .catch((err: Error) => sendJson(res, 500, { error: err.message }));
+        void serveMetrics(opts, res);
         return;
       case "/healthz":
         return sendJson(res, 200, { status: "ok" });

@@ -28,6 +28,8 @@ export interface CollectorHttpOptions {
   host: string;
   port: number;
   registry: Registry;
+  /** The per-pod series, written after the registry's. */
+  moreMetrics?: ServiceHttpOptions["moreMetrics"];
   model: ClusterModel;
   peers: PeerLookup | null;
   events: EventTap;

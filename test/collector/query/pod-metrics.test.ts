@@ -1,9 +1,8 @@
 /** The collector's per-pod Prometheus series: labels, estimated flags, the cardinality guard, stale pods. */
-import { Registry } from "prom-client";
 import { describe, expect, it } from "vitest";
 import { zeroGauges } from "../../../agent/wire/gauges.js";
 import { ClusterModel } from "../../../collector/model/cluster-model.js";
-import { registerPodMetrics } from "../../../collector/pod-metrics.js";
+import { podMetricsText } from "../../../collector/pod-metrics.js";
 import { podOwner, TEST_EPOCH, testSummary } from "../../support/summaries.js";
 
 function modelWith(opensPerPod: number[], seqs = 3) {
@@ -29,9 +28,9 @@ function modelWith(opensPerPod: number[], seqs = 3) {
 }
 
 async function scrape(model: ClusterModel, maxPods: number, now: number) {
-  const registry = new Registry();
-  registerPodMetrics(registry, model, { maxPods, clock: () => now });
-  return registry.metrics();
+  let text = "";
+  for await (const chunk of podMetricsText(model, { maxPods, clock: () => now })()) text += chunk;
+  return text;
 }
 
 describe("collector pod metrics", () => {
