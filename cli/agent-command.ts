@@ -3,6 +3,7 @@ import { pino } from "pino";
 import { AgentConfigSchema } from "../agent/config.js";
 import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS, switchOn } from "./flag-table.js";
 import { stopOnSignals } from "./service-lifecycle.js";
+import { jsonForTerminal } from "./terminal-text.js";
 import { UsageError } from "./usage-error.js";
 
 /** Every agent flag: its config key, the env var that also sets it, and its help. One table, one truth. */
@@ -133,7 +134,7 @@ export function agentCommand(): Command {
     // Loaded here, not at the top: `tcpstate collector` and `--help` need none of the agent's libraries.
     const { runAgent } = await import("../agent/main.js");
     const agent = await runAgent(config, logger, {
-      emit: (summary) => process.stdout.write(`${JSON.stringify(summary)}\n`),
+      emit: (summary) => process.stdout.write(`${jsonForTerminal(summary)}\n`),
     });
     stopOnSignals(logger, () => agent.stop());
   });

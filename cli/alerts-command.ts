@@ -2,6 +2,7 @@
 import { Command, Option } from "commander";
 import type { AlertView } from "../collector/alerts/alert-event.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
+import { jsonForTerminal } from "./terminal-text.js";
 import { textTable } from "./text-table.js";
 
 const HEADERS = [
@@ -56,7 +57,7 @@ export function alertsCommand(): Command {
     .action(async (opts: { server?: string; output: "table" | "json"; state: string }) => {
       const server = serverUrl(opts.server);
       const body = await getJson<{ alerts: AlertView[] }>(server, `/api/v1/alerts?state=${opts.state}`);
-      if (opts.output === "json") process.stdout.write(`${JSON.stringify(body.alerts, null, 2)}\n`);
+      if (opts.output === "json") process.stdout.write(`${jsonForTerminal(body.alerts, 2)}\n`);
       else if (body.alerts.length === 0)
         process.stdout.write(`No ${opts.state === "all" ? "pending or firing" : opts.state} alerts.\n`);
       else process.stdout.write(`${alertsTable(body.alerts)}\n`);

@@ -1,4 +1,5 @@
 /** How the CLI talks to the collector's HTTP API, and what it says when it cannot. */
+import { escapeForTerminal } from "./terminal-text.js";
 import { UsageError } from "./usage-error.js";
 
 export const DEFAULT_SERVER = "http://127.0.0.1:8080";
@@ -34,8 +35,9 @@ async function request(server: string, path: string, signal?: AbortSignal): Prom
     );
   }
   if (res.ok) return res;
-  const body = (await res.json().catch(() => ({}))) as { error?: string };
-  const message = body.error ?? `${res.status} ${res.statusText}`;
+  const body = (await res.json().catch(() => null)) as { error?: unknown } | null;
+  // Quoted to the user: one escaped line, whatever the server put in it.
+  const message = escapeForTerminal(String(body?.error ?? `${res.status} ${res.statusText}`));
   // A 400 names the parameter the user got wrong: a usage error, like a bad flag.
   if (res.status === 400) throw new UsageError(message);
   throw new ServerError(`the collector at ${server} answered ${res.status}: ${message}`);

@@ -9,6 +9,7 @@ import { collectorCommand } from "./collector-command.js";
 import { localCommand } from "./local-command.js";
 import { podCommand } from "./pod-command.js";
 import { tailCommand } from "./tail-command.js";
+import { escapeForTerminal } from "./terminal-text.js";
 import { topCommand } from "./top-command.js";
 import { UsageError } from "./usage-error.js";
 
@@ -26,23 +27,27 @@ const program = new Command("tcpstate")
 // Usage errors exit 2 (commander would exit 1), from subcommands too.
 for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
 
+/** Messages can quote the collector's answers and the user's arguments: escaped, line by line. */
+const say = (message: string) =>
+  process.stderr.write(`tcpstate: ${message.split("\n").map(escapeForTerminal).join("\n")}\n`);
+
 try {
   await program.parseAsync(process.argv);
 } catch (err) {
   if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
   if (err instanceof UsageError || err instanceof ServerError) {
-    process.stderr.write(`tcpstate: ${err.message}\n`);
+    say(err.message);
     process.exit(err.exitCode);
   }
   // Start-up problems the user fixes on the host or in the config (preflight, credentials, rules): exit 2.
   if (err instanceof ProbeError) {
-    process.stderr.write(`tcpstate: ${err.message} [${err.code}]\n`);
+    say(`${err.message} [${err.code}]`);
     process.exit(2);
   }
   if (err instanceof ConfigError) {
-    process.stderr.write(`tcpstate: ${err.message}\n`);
+    say(err.message);
     process.exit(2);
   }
-  process.stderr.write(`tcpstate: ${(err as Error).stack ?? String(err)}\n`);
+  say((err as Error).stack ?? String(err));
   process.exit(1);
 }

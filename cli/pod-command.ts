@@ -1,11 +1,13 @@
 import { Command, Option } from "commander";
 import type { podDetail } from "../collector/query/pod-query.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
+import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
 import { rate, sparkline, textTable } from "./text-table.js";
 import { UsageError } from "./usage-error.js";
 
 type PodDetail = ReturnType<typeof podDetail>;
 
+/** The pod as text; every line of ours is escaped whole (tables escape their cells). */
 export function podText(p: PodDetail, windowText: string): string {
   const c = p.counters;
   const s = p.series;
@@ -14,12 +16,14 @@ export function podText(p: PodDetail, windowText: string): string {
     `Window:       ${windowText} (observed ${p.coveredSeconds.toFixed(0)} s, ${s.length} points)`,
     `Churn:        ${rate(p.churnPerSecond)}/s   ${sparkline(s.map((x) => x.churnPerSecond))}`,
     `Transitions:  opens ${c.active_opens + c.passive_opens} (active ${c.active_opens}, passive ${c.passive_opens})  closes ${c.closes}  failed ${c.failed_connects}  resets ${c.resets}  time_wait_entries ${c.time_wait_entries}`,
-  ];
+  ].map(escapeForTerminal);
   if (p.sockets) {
     for (const state of ["ESTABLISHED", "TIME_WAIT", "SYN_RECV", "CLOSE_WAIT"] as const) {
       const est = p.estimated.includes(state) ? " (estimated)" : "";
       const line = sparkline(s.map((x) => (x.sockets ? x.sockets[state] : null)));
-      lines.push(`${`${state}:`.padEnd(14)}${String(p.sockets[state]).padStart(6)}${est}   ${line}`);
+      lines.push(
+        escapeForTerminal(`${`${state}:`.padEnd(14)}${String(p.sockets[state]).padStart(6)}${est}   ${line}`),
+      );
     }
   } else lines.push("Sockets:      not readable on the node (no process in the pod's netns)");
   lines.push("", "Listeners:");
@@ -61,7 +65,7 @@ export function podCommand(): Command {
       const path = `/api/v1/pods/${encodeURIComponent(m[1] as string)}/${encodeURIComponent(m[2] as string)}`;
       const body = await getJson<PodDetail>(server, `${path}?window=${encodeURIComponent(opts.window)}`);
       process.stdout.write(
-        `${opts.output === "json" ? JSON.stringify(body, null, 2) : podText(body, opts.window)}\n`,
+        `${opts.output === "json" ? jsonForTerminal(body, 2) : podText(body, opts.window)}\n`,
       );
     });
 }

@@ -2,14 +2,18 @@ import { Command, Option } from "commander";
 import { formatEndpoint } from "../agent/wire/endpoint.js";
 import { GAUGE_STATES } from "../agent/wire/gauges.js";
 import type { EnrichedEvent } from "../collector/live/event-tap.js";
-import { SERVER_HELP, serverUrl, streamLines } from "./collector-client.js";
+import { SERVER_HELP, ServerError, serverUrl, streamLines } from "./collector-client.js";
+import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
 import { UsageError } from "./usage-error.js";
 
+/** One transition as one line, escaped for the terminal (names and peers come from the cluster and DNS). */
 export function eventLine(e: EnrichedEvent): string {
   const time = new Date(e.time).toISOString().slice(11, 23);
   const who = e.namespace ? `${e.namespace}/${e.pod}` : `${e.pod}@${e.node}`;
   const peer = e.peer ? ` (${e.peer})` : "";
-  return `${time}  ${who}  ${e.from} -> ${e.to}  ${formatEndpoint(e.saddr, e.sport)} -> ${formatEndpoint(e.daddr, e.dport)}${peer}`;
+  return escapeForTerminal(
+    `${time}  ${who}  ${e.from} -> ${e.to}  ${formatEndpoint(e.saddr, e.sport)} -> ${formatEndpoint(e.daddr, e.dport)}${peer}`,
+  );
 }
 
 export function tailCommand(): Command {
@@ -38,8 +42,16 @@ export function tailCommand(): Command {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       for await (const line of streamLines(server, `/api/v1/events?${q}`, abort.signal)) {
-        if (opts.output === "json") process.stdout.write(`${line}\n`);
-        else process.stdout.write(`${eventLine(JSON.parse(line) as EnrichedEvent)}\n`);
+        let event: EnrichedEvent;
+        try {
+          event = JSON.parse(line) as EnrichedEvent;
+        } catch {
+          throw new ServerError(
+            `the live stream from ${server} sent a line that is not JSON: ${line.slice(0, 200)}`,
+          );
+        }
+        // Written anew, not passed through: the line as received could carry raw terminal controls.
+        process.stdout.write(`${opts.output === "json" ? jsonForTerminal(event) : eventLine(event)}\n`);
       }
     });
 }

@@ -1,12 +1,17 @@
 /** Plain-text tables and sparklines for the terminal, kubectl-style. */
+import { escapeForTerminal } from "./terminal-text.js";
 
-/** Columns padded to their widest cell, three spaces apart; columns named in `right` aligned right. */
+/**
+ * Columns padded to their widest cell, three spaces apart; columns named in `right` aligned right. Cells are
+ * escaped for the terminal here, before widths are measured, so every table is safe and stays aligned.
+ */
 export function textTable(
   headers: readonly string[],
-  rows: readonly (readonly string[])[],
+  rawRows: readonly (readonly string[])[],
   right = new Set<number>(),
 ) {
-  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? "").length)));
+  const rows = rawRows.map((r) => headers.map((_, i) => escapeForTerminal(r[i] ?? "")));
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] as string).length)));
   const line = (cells: readonly string[]) =>
     cells
       .map((c, i) => (right.has(i) ? c.padStart(widths[i] as number) : c.padEnd(widths[i] as number)))

@@ -2,6 +2,7 @@ import { Command, Option } from "commander";
 import type { listPods, PodSummary } from "../collector/query/pod-query.js";
 import { SORT_KEYS } from "../collector/query/query-params.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
+import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
 import { rate, textTable } from "./text-table.js";
 import { UsageError } from "./usage-error.js";
 
@@ -56,7 +57,8 @@ export function topTable(body: PodList, wide: boolean): string {
     }
     return row;
   });
-  if (rows.length === 0) return `No pods seen in the last ${body.window.seconds} s.`;
+  if (rows.length === 0)
+    return `No pods seen in the last ${escapeForTerminal(String(body.window.seconds))} s.`;
   return textTable(wide ? [...HEADERS, ...WIDE] : HEADERS, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]));
 }
 
@@ -88,9 +90,7 @@ export function topCommand(): Command {
         throw new UsageError(`invalid --interval "${opts.interval}": expected seconds > 0`);
       const render = async () => {
         const body = await getJson<PodList>(server, `/api/v1/pods?${q}`);
-        return opts.output === "json"
-          ? JSON.stringify(body, null, 2)
-          : topTable(body, opts.output === "wide");
+        return opts.output === "json" ? jsonForTerminal(body, 2) : topTable(body, opts.output === "wide");
       };
       if (!opts.watch) {
         process.stdout.write(`${await render()}\n`);

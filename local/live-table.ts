@@ -1,3 +1,4 @@
+import { escapeForTerminal } from "../cli/terminal-text.js";
 import { topTable } from "../cli/top-command.js";
 import type { AlertView } from "../collector/alerts/alert-event.js";
 import type { listPods } from "../collector/query/pod-query.js";
@@ -6,12 +7,13 @@ export interface LiveTable {
   stop(): void;
 }
 
-/** What the terminal shows of alerts: one line each, the newest state. */
+/** What the terminal shows of alerts: one escaped line each (pod names, summaries), the newest state. */
 function alertLines(alerts: readonly AlertView[]): string[] {
   if (alerts.length === 0) return ["No alert firing."];
-  return alerts.map(
-    (a) =>
+  return alerts.map((a) =>
+    escapeForTerminal(
       `FIRING ${a.labels.alertname} ${a.labels.namespace}/${a.labels.pod}${a.labels.port ? `:${a.labels.port}` : ""} — ${a.annotations.summary ?? ""}`,
+    ),
   );
 }
 
@@ -28,7 +30,7 @@ export function startLiveTable(
   const draw = () => {
     const { pods, alerts } = read();
     const lines = [
-      `tcpstate local — ${url} — busiest pods over the last minute (Ctrl-C to stop)`,
+      escapeForTerminal(`tcpstate local — ${url} — busiest pods over the last minute (Ctrl-C to stop)`),
       "",
       topTable(pods, false),
       "",

@@ -18,21 +18,32 @@ export interface Scope {
   podLabels?: LabelSelector;
 }
 
-const globCache = new Map<string, RegExp>();
-
-/** `*` any run of characters, `?` one character; the rest literal. */
+/**
+ * `*` any run of characters (also none), `?` one character, the rest literal; the whole text must match.
+ * Two pointers that only remember the last `*`: a later `*` subsumes every earlier choice, so a mismatch
+ * retries from there alone. O(glob × text) at worst, with no RegExp to backtrack on hostile workload names.
+ */
 export function globMatch(glob: string, text: string): boolean {
-  let re = globCache.get(glob);
-  if (!re) {
-    const body = glob
-      .replace(/[.+^${}()|[\]\\]/g, "\\$&")
-      .replace(/\*/g, ".*")
-      .replace(/\?/g, ".");
-    re = new RegExp(`^${body}$`);
-    if (globCache.size > 1000) globCache.clear();
-    globCache.set(glob, re);
+  let g = 0;
+  let t = 0;
+  let star = -1; // index in glob of the last `*` seen, -1 before any
+  let starText = 0; // where in text that `*`'s run currently ends
+  while (t < text.length) {
+    const c = glob[g];
+    if (c === "*") {
+      star = g++;
+      starText = t;
+    } else if (c !== undefined && (c === "?" || c === text[t])) {
+      g++;
+      t++;
+    } else if (star >= 0) {
+      // Let the last `*` take one more character and retry the rest of the glob after it.
+      g = star + 1;
+      t = ++starText;
+    } else return false;
   }
-  return re.test(text);
+  while (glob[g] === "*") g++;
+  return g === glob.length;
 }
 
 const anyGlob = (globs: readonly string[], text: string) => globs.some((g) => globMatch(g, text));

@@ -16,6 +16,18 @@ describe("terminal text", () => {
     ).toBe(["POD           CHURN/s", "api              20.0", "payments-db       1.5"].join("\n"));
   });
 
+  it("escapes cells for the terminal and aligns the columns on what is shown", () => {
+    expect(
+      textTable(
+        ["POD", "NODE"],
+        [
+          ["web-\x1b[2J\u202e", "n1"],
+          ["api", "n2"],
+        ],
+      ),
+    ).toBe(["POD                 NODE", "web-\\x1b[2J\\u202e   n1", "api                 n2"].join("\n"));
+  });
+
   it("draws a sparkline scaled from zero to the maximum, averaging into the width", () => {
     expect(sparkline([0, 1, 2, 3, 4, 5, 6, 7])).toBe("▁▂▃▄▅▆▇█");
     expect(sparkline([5, 5, 5])).toBe("███");
