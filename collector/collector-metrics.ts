@@ -7,6 +7,8 @@ export interface IngestCounts {
   readonly duplicates: number;
   readonly pending: number;
   readonly deadLetters: ReadonlyMap<string, number>;
+  /** Consumers started again after one ended, failed or stalled. */
+  readonly restarts: number;
 }
 
 /** The collector's own health metrics, read at scrape time from the ingest and the model. */
@@ -34,12 +36,21 @@ export function collectorMetrics(ingest: IngestCounts, model: ClusterModel): Reg
   });
   new Counter({
     name: "tcpstate_collector_dead_letters_total",
-    help: "Messages that were not valid v1 summaries, moved to tcpstate.v1.deadletter, by reason",
+    help: "Messages not applied (not a valid v1 summary of their subject's node, or failing to apply), moved to tcpstate.v1.deadletter, by reason",
     labelNames: ["reason"] as const,
     registers,
     collect() {
       this.reset();
       for (const [reason, n] of ingest.deadLetters) this.inc({ reason }, n);
+    },
+  });
+  new Counter({
+    name: "tcpstate_collector_consumer_restarts_total",
+    help: "Summaries consumers started again after one ended, failed or stalled",
+    registers,
+    collect() {
+      this.reset();
+      this.inc(ingest.restarts);
     },
   });
   new Gauge({
@@ -48,6 +59,17 @@ export function collectorMetrics(ingest: IngestCounts, model: ClusterModel): Reg
     registers,
     collect() {
       this.set(ingest.pending);
+    },
+  });
+  new Counter({
+    name: "tcpstate_collector_shed_total",
+    help: "Nodes and pods not tracked because the model was at its bound (--max-nodes, --max-pods)",
+    labelNames: ["what"] as const,
+    registers,
+    collect() {
+      this.reset();
+      this.inc({ what: "node" }, model.shed.nodes);
+      this.inc({ what: "pod" }, model.shed.pods);
     },
   });
   new Gauge({

@@ -40,13 +40,16 @@ export async function runCollector(
       get deadLetters() {
         return ingest?.deadLetters ?? new Map<string, number>();
       },
+      get restarts() {
+        return ingest?.restarts ?? 0;
+      },
     },
     eventFeed: () => (natsUp ? feed : undefined),
     readiness: () => {
       const waitingFor: string[] = [];
       if (!natsUp) waitingFor.push("NATS connection");
       if (!ingest) waitingFor.push("summaries stream");
-      else if (!ingest.caughtUp) waitingFor.push("replay of the stream");
+      else waitingFor.push(...ingest.waitingFor());
       waitingFor.push(...alsoWaitFor());
       return { ready: waitingFor.length === 0, waitingFor };
     },

@@ -91,6 +91,7 @@ export async function runLocal(opts: LocalOptions, logger: Logger): Promise<Runn
           duplicates: 0,
           pending: 0,
           deadLetters: new Map(),
+          restarts: 0,
         },
         eventFeed: () =>
           agent && {

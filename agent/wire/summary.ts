@@ -8,14 +8,55 @@ import { GAUGE_STATES, NETNS_COUNTER_NAMES, type NetnsCounterName } from "./gaug
 
 export const SUMMARY_SCHEMA = "tcpstate.v1.summary" as const;
 
-const count = z.number().int().nonnegative();
+/**
+ * Bounds of the contract: a summary is input from a node, and every string and list in it is bounded, so no
+ * message can make the collector hold more than its size says. Kubernetes' own limits where there are some.
+ */
+export const SUMMARY_LIMITS = {
+  /** Bytes of one summary: NATS's default max_payload (1 MiB); 50 pods take ~85 KB. */
+  bytes: 1 << 20,
+  /** Entries (pods, the host, unlabelled netns) per summary: 110 pods a node by default, 250 in big clusters. */
+  pods: 1000,
+  /** A DNS subdomain: node, pod and workload names. */
+  name: 253,
+  /** A DNS label: namespaces; also label values. */
+  label: 63,
+  /** A label key: an optional DNS-subdomain prefix, "/", a 63-character name. */
+  labelKey: 317,
+  /** Labels per pod (the agent's --max-labels is at most 64). */
+  labels: 64,
+  /** Listeners per pod, network namespaces per entry. */
+  listeners: 256,
+  netns: 16,
+  /** Top destinations per list (the agent sends 10). */
+  destinations: 32,
+  /** "[ipv6]:port" is at most 47 characters; an address 45. */
+  endpoint: 64,
+  /** Free text: boot ids, incomplete-window reasons. */
+  text: 256,
+  reasons: 16,
+  /**
+   * Transitions of one pod in one window: 2^32 − 1 is ~14 million a second over a 5-minute window, beyond any
+   * kernel; what sums them (running totals, buckets) stays exact far past it.
+   */
+  windowCount: 2 ** 32 - 1,
+  /** A window's length: the agent's --interval is at most a minute; 5 minutes leaves room. */
+  windowMs: 5 * 60_000,
+} as const;
 
-export const CountersSchema = z.object(
-  Object.fromEntries(COUNTER_NAMES.map((name) => [name, count])) as Record<
-    (typeof COUNTER_NAMES)[number],
-    typeof count
-  >,
-);
+const L = SUMMARY_LIMITS;
+const count = z.number().int().nonnegative().max(Number.MAX_SAFE_INTEGER);
+const windowCount = z.number().int().nonnegative().max(L.windowCount);
+const text = (max: number) => z.string().min(1).max(max);
+
+const countersOf = <T extends z.ZodNumber>(n: T) =>
+  z.object(
+    Object.fromEntries(COUNTER_NAMES.map((name) => [name, n])) as Record<(typeof COUNTER_NAMES)[number], T>,
+  );
+/** Running totals. */
+export const CountersSchema = countersOf(count);
+/** One window's counts. */
+export const WindowCountersSchema = countersOf(windowCount);
 
 export const WorkloadKindSchema = z.enum([
   "Deployment",
@@ -27,23 +68,25 @@ export const WorkloadKindSchema = z.enum([
   "Other",
 ]);
 
-export const WorkloadSchema = z.object({ kind: WorkloadKindSchema, name: z.string().min(1) });
+export const WorkloadSchema = z.object({ kind: WorkloadKindSchema, name: text(L.name) });
 
 /** Who the counted sockets belong to. */
 export const OwnerSchema = z.discriminatedUnion("kind", [
   z.object({
     kind: z.literal("pod"),
-    namespace: z.string().min(1),
-    name: z.string().min(1),
-    uid: z.string().min(1),
+    namespace: text(L.label),
+    name: text(L.name),
+    uid: text(L.label),
     hostNetwork: z.boolean(),
     workload: WorkloadSchema.nullable(),
-    labels: z.record(z.string(), z.string()),
+    labels: z
+      .record(text(L.labelKey), z.string().max(L.label))
+      .refine((labels) => Object.keys(labels).length <= L.labels, `at most ${L.labels} labels`),
   }),
   /** The node itself: host network namespace sockets no pod owns. */
   z.object({ kind: z.literal("host"), name: z.literal("host") }),
   /** A network namespace not (yet) known as a pod's: counted now, labelled once the pod is known. */
-  z.object({ kind: z.literal("netns"), name: z.string().min(1) }),
+  z.object({ kind: z.literal("netns"), name: text(L.name) }),
 ]);
 
 export const GaugeStateSchema = z.enum(GAUGE_STATES);
@@ -57,7 +100,7 @@ export const SocketGaugesSchema = z.object(
 );
 
 export const ListenerSchema = z.object({
-  address: z.string(),
+  address: z.string().max(L.endpoint),
   port: z.number().int().min(0).max(65535),
   /** Accepted connections waiting for accept(). */
   acceptQueue: count,
@@ -76,26 +119,29 @@ export const NetnsCountersSchema = z.object(
 );
 
 export const DestinationSchema = z.object({
-  endpoint: z.string().min(1),
+  endpoint: text(L.endpoint),
   count: z.number().int().positive(),
 });
 
 export const PodEntrySchema = z.object({
   owner: OwnerSchema,
   /** Network namespace inodes the entry's sockets live in (inodes are reused across time: a hint only). */
-  netns: z.array(z.number().int().nonnegative()),
+  netns: z.array(count).max(L.netns),
   /** Transitions counted in this window. */
-  window: CountersSchema,
+  window: WindowCountersSchema,
   /** Transitions counted since the agent started (continuous across bpftrace restarts). */
   total: CountersSchema,
   /** Sockets per state at the window's end; null where no process in the netns let the agent read it. */
   sockets: SocketGaugesSchema.nullable(),
   /** States whose gauge is an estimate, not a count. */
-  estimated: z.array(GaugeStateSchema),
-  listeners: z.array(ListenerSchema),
+  estimated: z.array(GaugeStateSchema).max(GAUGE_STATES.length),
+  listeners: z.array(ListenerSchema).max(L.listeners),
   netnsCounters: NetnsCountersSchema.nullable(),
   /** Top remote endpoints ("ip:port", "[ip6]:port") by connects in this window and by TIME_WAIT held now. */
-  topDestinations: z.object({ connects: z.array(DestinationSchema), timeWait: z.array(DestinationSchema) }),
+  topDestinations: z.object({
+    connects: z.array(DestinationSchema).max(L.destinations),
+    timeWait: z.array(DestinationSchema).max(L.destinations),
+  }),
 });
 
 export const NodeHealthSchema = z.object({
@@ -113,20 +159,25 @@ export const NodeHealthSchema = z.object({
   podListSynced: z.boolean(),
 });
 
-export const NodeSummarySchema = z.object({
-  schema: z.literal(SUMMARY_SCHEMA),
-  node: z.string().min(1),
-  /** Random per agent start: with `seq`, an idempotent id for the window. */
-  bootId: z.string().min(1),
-  seq: count,
-  windowStart: z.number().int().nonnegative(),
-  windowEnd: z.number().int().nonnegative(),
-  /** False when counts of this window may be missing (bpftrace restarted, a flush was lost); reasons say why. */
-  complete: z.boolean(),
-  incompleteReasons: z.array(z.string()),
-  pods: z.array(PodEntrySchema),
-  health: NodeHealthSchema,
-});
+export const NodeSummarySchema = z
+  .object({
+    schema: z.literal(SUMMARY_SCHEMA),
+    node: text(L.name),
+    /** Random per agent start: with `seq`, an idempotent id for the window. */
+    bootId: text(L.text),
+    seq: count,
+    windowStart: count,
+    windowEnd: count,
+    /** False when counts of this window may be missing (bpftrace restarted, a flush was lost); reasons say why. */
+    complete: z.boolean(),
+    incompleteReasons: z.array(z.string().max(L.text)).max(L.reasons),
+    pods: z.array(PodEntrySchema).max(L.pods),
+    health: NodeHealthSchema,
+  })
+  .refine((s) => s.windowStart <= s.windowEnd && s.windowEnd - s.windowStart <= L.windowMs, {
+    message: `the window must end after it starts and last at most ${L.windowMs / 60_000} minutes`,
+    path: ["windowEnd"],
+  });
 
 export type Counters = z.infer<typeof CountersSchema>;
 export type Workload = z.infer<typeof WorkloadSchema>;

@@ -1,4 +1,4 @@
-import type { NodeHealth, NodeSummary, Owner } from "../../agent/wire/summary.js";
+import type { NodeHealth, NodeSummary, Owner, PodEntry } from "../../agent/wire/summary.js";
 import { ownerKey } from "../../agent/wire/summary.js";
 import { PodRecord } from "./pod-record.js";
 import { SeqTracker } from "./seq-tracker.js";
@@ -16,7 +16,16 @@ export interface NodeState {
   incompleteWindows: number;
 }
 
-export type ApplyResult = "applied" | "duplicate";
+export type ApplyResult = "applied" | "duplicate" | "shed";
+
+/** Bounds of what the model tracks: past them, new nodes and pods are shed (counted), the tracked ones go on. */
+export interface ModelLimits {
+  maxNodes: number;
+  maxPods: number;
+}
+
+/** Kubernetes' documented limits are 5,000 nodes and 150,000 pods; each node adds its host entry. */
+export const DEFAULT_MODEL_LIMITS: ModelLimits = { maxNodes: 10_000, maxPods: 200_000 };
 
 /**
  * The cluster-wide model: every node's windows applied once (by node, agent boot and window sequence: the same
@@ -29,16 +38,23 @@ export class ClusterModel {
   /** node → agent boot → window seqs applied. */
   private readonly seen = new Map<string, Map<string, SeqTracker>>();
   private readonly listeners: ((summary: NodeSummary) => void)[] = [];
+  /** Nodes and pods not tracked because the model was full. */
+  readonly shed = { nodes: 0, pods: 0 };
 
   constructor(
     private readonly historyMs: number,
     private readonly retentionMs: number,
     private readonly clock: () => number = Date.now,
+    private readonly limits: ModelLimits = DEFAULT_MODEL_LIMITS,
   ) {}
 
   apply(summary: NodeSummary): ApplyResult {
     let boots = this.seen.get(summary.node);
     if (!boots) {
+      if (this.seen.size >= this.limits.maxNodes) {
+        this.shed.nodes++;
+        return "shed";
+      }
       boots = new Map();
       this.seen.set(summary.node, boots);
     }
@@ -51,10 +67,18 @@ export class ClusterModel {
     seqs.add(summary.seq);
     seqs.lastEnd = Math.max(seqs.lastEnd, summary.windowEnd);
 
+    // Entries of pods the model has no room for: the rest of the window is applied, and passed on without them.
+    let shed: Set<PodEntry> | undefined;
     for (const entry of summary.pods) {
       const key = recordKey(summary.node, entry.owner);
       let record = this.pods.get(key);
       if (!record) {
+        if (this.pods.size >= this.limits.maxPods) {
+          this.shed.pods++;
+          shed ??= new Set();
+          shed.add(entry);
+          continue;
+        }
         record = new PodRecord(key, summary.node, entry);
         this.pods.set(key, record);
       }
@@ -68,7 +92,8 @@ export class ClusterModel {
       );
     }
     this.updateNode(summary);
-    for (const listener of this.listeners) listener(summary);
+    const applied = shed ? { ...summary, pods: summary.pods.filter((e) => !shed.has(e)) } : summary;
+    for (const listener of this.listeners) listener(applied);
     return "applied";
   }
 
@@ -92,13 +117,16 @@ export class ClusterModel {
     });
   }
 
-  /** Forgets pods whose newest window is older than the retention (their history has aged out). */
+  /** Forgets pods and nodes whose newest window is older than the retention (their history has aged out). */
   expire(): void {
     const horizon = this.clock() - this.retentionMs;
     for (const [key, record] of this.pods) if (record.lastSeen < horizon) this.pods.delete(key);
     // A boot whose windows have all left the stream cannot be replayed any more.
-    for (const boots of this.seen.values())
+    for (const [node, boots] of this.seen) {
       for (const [boot, seqs] of boots) if (seqs.lastEnd < horizon) boots.delete(boot);
+      if (boots.size === 0) this.seen.delete(node);
+    }
+    for (const [node, state] of this.nodes) if (state.lastSeen < horizon) this.nodes.delete(node);
   }
 
   podRecords(): Iterable<PodRecord> {
@@ -114,7 +142,10 @@ export class ClusterModel {
   }
 }
 
-/** Pods are keyed by UID (cluster-wide unique); a node's host and unlabelled netns by node. */
+/**
+ * Every entry is keyed by its node too: a pod's UID is unique cluster-wide, but a summary is only its node's
+ * word, so one node's summary can never rewrite another node's pods.
+ */
 export function recordKey(node: string, owner: Owner): string {
-  return owner.kind === "pod" ? ownerKey(owner) : `${node}/${ownerKey(owner)}`;
+  return `${node}/${ownerKey(owner)}`;
 }

@@ -6,7 +6,7 @@ const BUCKETS = 32;
 /** …for this long: query windows up to here rank pods without decoding their history. */
 export const ACTIVITY_HORIZON_MS = ACTIVITY_BUCKET_MS * (BUCKETS - 1);
 
-// Slot layout in one Uint32Array: bucket number, opens, failed connects, covered ms.
+// Slot layout in one Float64Array: bucket number, opens, failed connects, covered ms.
 const FIELDS = 4;
 
 export interface ActivitySum {
@@ -24,12 +24,13 @@ export function emptyActivitySum(): ActivitySum {
 }
 
 /**
- * A pod's connection opens and failed connects in 30 s buckets over the last 16 minutes (512 bytes a pod): what
+ * A pod's connection opens and failed connects in 30 s buckets over the last 16 minutes (1 KiB a pod): what
  * ranking 50,000 pods by churn over a recent window needs, without decoding 50,000 histories: bucket sums bound
  * each pod's exact figures, and only pods whose bounds reach the top are decoded.
  */
 export class RecentActivity {
-  private readonly slots = new Uint32Array(BUCKETS * FIELDS);
+  // Float64: sums stay exact to 2^53 (a Uint32Array wrapped at 2^32 and ranked a busy pod as idle).
+  private readonly slots = new Float64Array(BUCKETS * FIELDS);
 
   add(windowEnd: number, durationMs: number, counters: Counters): void {
     // Bucket b holds the windows ending in (b × 30 s, (b + 1) × 30 s]: "ended after t" selects whole buckets.

@@ -14,21 +14,16 @@ import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summaryMessageId } from "../../agent/publish/summary-publisher.js";
 import { summarySubject } from "../../agent/wire/subjects.js";
-import type { NodeSummary } from "../../agent/wire/summary.js";
 import { ALERTS_STREAM, type AlertEvent, type AlertView } from "../../collector/alerts/alert-event.js";
 import { nodeWindow, podA, podC } from "../collector/alerts/alert-windows.js";
 import { type CollectorProcess, startCollector } from "../support/collector-process.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
+import { retimed } from "../support/summaries.js";
 import { type AlertmanagerProcess, startAlertmanager } from "./alertmanager-process.js";
 
 const RULES = `rules:
   TimeWaitBuildup: {for: 2s, holdDown: 1s, floor: 500, factor: 4, baselineWindow: 1m}
 `;
-
-/** Shifts a synthetic window (from T0) to `base` (recent wall time), so Alertmanager takes the alerts as live. */
-function at(base: number, s: NodeSummary, seq: number): NodeSummary {
-  return { ...s, windowStart: base + seq * 1000, windowEnd: base + (seq + 1) * 1000 };
-}
 
 describe("collector alerts (real collector, nats-server, Alertmanager, webhook)", () => {
   let dir: string;
@@ -56,13 +51,14 @@ describe("collector alerts (real collector, nats-server, Alertmanager, webhook)"
   async function publish(windows: number, timeWaitOfA: number): Promise<void> {
     const js = jetstream(nc);
     for (let i = 0; i < windows; i++, seq++) {
-      const s = at(
-        base,
+      // In recent wall time, so Alertmanager takes the alerts as live.
+      const s = retimed(
         nodeWindow("node-1", seq, [
           { owner: podA, sockets: { TIME_WAIT: timeWaitOfA } },
           { owner: podC, sockets: { TIME_WAIT: 20 } },
         ]),
-        seq,
+        base,
+        1000,
       );
       await js.publish(summarySubject("node-1"), JSON.stringify(s), { msgID: summaryMessageId(s) });
     }

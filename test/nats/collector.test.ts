@@ -8,15 +8,21 @@ import { DEADLETTER_SUBJECT, summarySubject } from "../../agent/wire/subjects.js
 import type { Owner } from "../../agent/wire/summary.js";
 import { type CollectorProcess, startCollector } from "../support/collector-process.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
-import { podOwner, testSummary } from "../support/summaries.js";
+import { podOwner, retimed, testSummary } from "../support/summaries.js";
 
 const web = (uid: string, name: string) => podOwner(uid, name);
 
+/** Recent wall time (the 13 windows end within 35 s of it): the collector refuses windows from the future. */
+const BASE = Date.now() - 30_000;
+
 function summary(node: string, seq: number, pods: { owner: Owner; opens: number }[]) {
-  return testSummary(
-    node,
-    seq,
-    pods.map(({ owner, opens }) => ({ owner, window: { active_opens: opens, established: opens } })),
+  return retimed(
+    testSummary(
+      node,
+      seq,
+      pods.map(({ owner, opens }) => ({ owner, window: { active_opens: opens, established: opens } })),
+    ),
+    BASE,
   );
 }
 

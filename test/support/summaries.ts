@@ -75,3 +75,11 @@ export function testSummary(
     health: HEALTHY_NODE,
   });
 }
+
+/**
+ * `s` moved to windows of `intervalMs` counted from `base` by its seq: a real collector refuses windows that end
+ * in the future, so what it is sent is placed in recent wall time.
+ */
+export function retimed(s: NodeSummary, base: number, intervalMs = 5000): NodeSummary {
+  return { ...s, windowStart: base + s.seq * intervalMs, windowEnd: base + (s.seq + 1) * intervalMs };
+}
