@@ -82,8 +82,15 @@ export async function runCollector(
     logger.info({ server: conn.getServer() }, "connected to NATS");
     void (async () => {
       for await (const s of conn.status()) {
-        if (s.type === "disconnect") natsUp = false;
-        if (s.type === "reconnect") natsUp = true;
+        if (s.type === "disconnect") {
+          natsUp = false;
+          logger.warn({ server: s.server }, "disconnected from NATS; reconnecting");
+        }
+        if (s.type === "reconnect") {
+          natsUp = true;
+          logger.info({ server: s.server }, "reconnected to NATS");
+          void ingest?.reconnected();
+        }
       }
     })();
     ingest = await retrySetUp(

@@ -29,8 +29,11 @@ export interface IngestOptions {
 const PULL_MAX_BYTES = 4 << 20;
 /** How often the stream's end is compared with what was applied. */
 const WATCH_MS = 5000;
-/** The stream has newer summaries but none arrived for this long: the consumer is stalled, started anew. */
-const STALL_MS = 30_000;
+/**
+ * The stream has newer summaries but none arrived for this long: the consumer is stalled, started anew (a pull
+ * delivers within milliseconds; nats.js itself gives up only after two missed 15 s heartbeats).
+ */
+const STALL_MS = 10_000;
 /**
  * Behind (not ready) past this many unread summaries — 5 s of a 1,000-node cluster's windows — and caught up
  * again at most one pull's worth from the end.
@@ -211,6 +214,19 @@ export class SummaryIngest {
     } catch (err) {
       this.opts.logger.warn({ err: (err as Error).message }, "cannot read the summaries stream's state");
     }
+  }
+
+  /**
+   * After NATS reconnects, a new consumer from the last message handled: the old one's pull may have been lost
+   * with the connection (nats-server drops a client that stopped reading), and it would wait out its heartbeats.
+   */
+  async reconnected(): Promise<void> {
+    if (!this.consuming || this.stopping) return;
+    this.opts.logger.info(
+      { afterSeq: this.handledSeq },
+      "NATS reconnected: starting a new summaries consumer",
+    );
+    await this.messages?.close();
   }
 
   /** Counts the message by reason (logged once per reason) and copies it to the dead-letter subject. */

@@ -61,8 +61,9 @@ describe("hostile summaries (real collector, nats-server)", () => {
   it("a 15-byte malformed message with CR/LF is dead-lettered with clean headers; the collector stays up", async () => {
     const dead: { reason?: string; detail?: string }[] = [];
     const sub = nc.subscribe(DEADLETTER_SUBJECT, {
-      callback: (_e, m) =>
-        dead.push({ reason: m.headers?.get("Tcpstate-Reason"), detail: m.headers?.get("Tcpstate-Detail") }),
+      callback: (_e, m) => {
+        dead.push({ reason: m.headers?.get("Tcpstate-Reason"), detail: m.headers?.get("Tcpstate-Detail") });
+      },
     });
     const health = watchHealth(`http://127.0.0.1:${collector.port}`, collector.child.pid as number);
     await publish(`${SUMMARY_SUBJECT_PREFIX}.x`, '{"schema":\r\n x}');
