@@ -1,8 +1,7 @@
 // Benchmark: tcpstate's agent (kernel-map counts) vs the per-event baseline (bpftrace printf per event piped
 // into Node), under connection churn inside one pod over its lo (--path loopback, the default) or between two
 // pods through veth + bridge (--path veth), against the generator's exact ground truth.
-// Prints markdown tables; exits non-zero only on errors, never on a missed target. See DESIGN.md,
-// "Throughput on 2 vCPUs".
+// Prints markdown tables and the verdict per target; exits 3 when a target is missed, 1 on errors.
 import { execFile } from "node:child_process";
 import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, release, tmpdir } from "node:os";
@@ -25,6 +24,7 @@ import {
   targets,
 } from "./report.js";
 import { addPods, podSides } from "./topology.js";
+import { type Target, verdictLines } from "./verdict.js";
 
 const execFileAsync = promisify(execFile);
 const SERVER_PORT = 7000;
@@ -128,7 +128,7 @@ async function measureRun(bin: string, mode: Mode, rate: number, opts: Options, 
   }
 }
 
-async function main(cleanup: Cleanup): Promise<void> {
+async function main(cleanup: Cleanup): Promise<Target[]> {
   const opts = parseOptions(process.argv.slice(2), process.env);
   const dir = await mkdtemp(`${tmpdir()}/tcpstate-bench-`);
   cleanup.add("temp dir", () => rm(dir, { recursive: true, force: true }));
@@ -144,6 +144,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     }
   }
   const scored = runs.map(score);
+  const goals = targets(scored);
   const notes = runs.flatMap((r) => r.collected.notes.map((n) => `- ${r.mode} ${r.rateLabel}: ${n}`));
   const out = [
     `## tcpstate agent vs per-event baseline (${opts.path} path, ${opts.seconds} s per run, agent windows of ${opts.interval} s, ${cpus().length} vCPUs, kernel ${release()}, ${bpftraceVersion})`,
@@ -159,7 +160,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     ...lossRatios(scored),
     "",
     "Targets:",
-    ...targets(scored),
+    ...verdictLines(goals),
     ...(notes.length > 0 ? ["", "Notes:", ...notes] : []),
     "",
     "<details><summary>Per counter</summary>",
@@ -169,6 +170,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     "</details>",
   ];
   process.stdout.write(`${out.join("\n")}\n`);
+  return goals;
 }
 
 runBench(

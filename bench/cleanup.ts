@@ -1,5 +1,7 @@
 // Undo actions run in reverse order on success, error and SIGINT, so no netns or process outlives the run.
+
 import { setTimeout as sleep } from "node:timers/promises";
+import { MISSED_EXIT_CODE, measuredCommit, type Target } from "./verdict.js";
 
 interface Action {
   what: string;
@@ -56,10 +58,11 @@ export async function killIfStill(
 /**
  * Runs a benchmark's `main` and exits: cleans up once on success, error, SIGINT or SIGTERM (a second signal or
  * the interrupted run's error waits for it), then exits 1 if `leftovers` finds anything of the run still alive.
+ * `main` returns its targets: the verdict is printed last, and a missed target exits MISSED_EXIT_CODE.
  */
 export function runBench(
   name: string,
-  main: (cleanup: Cleanup) => Promise<void>,
+  main: (cleanup: Cleanup) => Promise<readonly Target[]>,
   leftovers: () => Promise<string[]>,
   describeError: (err: Error) => string = (err) => err.stack ?? err.message,
 ): void {
@@ -83,7 +86,13 @@ export function runBench(
   process.on("uncaughtException", (err) => void shutdown(1, err.stack ?? err.message));
   process.on("unhandledRejection", (err) => void shutdown(1, String((err as Error)?.stack ?? err)));
   main(cleanup).then(
-    () => shutdown(0),
+    (targets) => {
+      const missed = targets.filter((t) => !t.held);
+      process.stdout.write(
+        `\nVerdict (${measuredCommit()}): ${missed.length === 0 ? `all ${targets.length} targets held` : `${missed.length} of ${targets.length} targets MISSED: ${missed.map((t) => t.name).join("; ")}`}\n`,
+      );
+      return shutdown(missed.length === 0 ? 0 : MISSED_EXIT_CODE);
+    },
     (err: Error) => shutdown(1, describeError(err)),
   );
 }

@@ -4,7 +4,8 @@
 // `tcpstate collector` process. Measures publish and ingest rates, consumer lag every 5 s, the collector's CPU
 // and memory (from /proc), bytes per tracked pod, and /api/v1/pods once loaded; prints markdown tables.
 // Then replays the same kind of summaries in this process through the collector's own decode and model code
-// to show where its CPU and memory go. Exits 0 when a target is missed; non-zero only on errors.
+// to show where its CPU and memory go, and /healthz polled throughout (answered within 1 s). Ends with the
+// verdict per target; exits 3 when one is missed, 1 on errors.
 import { existsSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { setTimeout as sleep } from "node:timers/promises";
@@ -13,6 +14,7 @@ import { jetstream } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { NodeSummarySchema } from "../agent/wire/summary.js";
 import type { CollectorProcess } from "../test/support/collector-process.js";
+import { HEALTH_DEADLINE_MS, type HealthRecord, watchHealth } from "../test/support/health-watch.js";
 import { startNatsServer } from "../test/support/nats-server.js";
 import { type Cleanup, runBench } from "./cleanup.js";
 import { startBenchCollector } from "./collector-cli.js";
@@ -24,6 +26,7 @@ import { memoryOf, type Sample, sample } from "./collector-sample.js";
 import { SummaryFactory } from "./collector-summaries.js";
 import { BenchError } from "./options.js";
 import { CLOCK_TICKS_PER_SECOND, childrenNamed, isAlive } from "./procfs.js";
+import { type Target, verdictLines } from "./verdict.js";
 
 const log = (msg: string) => process.stderr.write(`[collector-bench] ${msg}\n`);
 
@@ -132,12 +135,14 @@ interface Run {
   api: ApiTiming;
   final: { rss: number; hwm: number };
   benchCpuMs: number;
+  /** /healthz polled from t0 until all was ingested. */
+  health: HealthRecord;
   /** The collector's CPU profile, from `from` ms after t0. */
   cpuProfile: { from: number; profile: CpuBreakdown } | undefined;
   profile?: Profile;
 }
 
-async function main(cleanup: Cleanup): Promise<void> {
+async function main(cleanup: Cleanup): Promise<Target[]> {
   const opts = parseOptions(process.argv.slice(2));
   const windows = Math.floor(opts.seconds / (INTERVAL_MS / 1000));
   log(`${opts.nodes} nodes × ${opts.pods} pods, ${windows} windows of ${INTERVAL_MS / 1000} s per node`);
@@ -194,6 +199,7 @@ async function main(cleanup: Cleanup): Promise<void> {
 
   const start = await sample(collector, natsPid, () => 0);
   const t0 = Date.now();
+  const health = watchHealth(`http://127.0.0.1:${collector.port}`, collector.child.pid as number);
   const cpu0 = process.cpuUsage();
   const samples: Sample[] = [];
   const stopSampling = new AbortController();
@@ -249,6 +255,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     await sleep(250);
   }
   const benchCpu = process.cpuUsage(cpu0);
+  const healthRecord = await health.stop();
   const cpuProfiled = await profiling;
   stopSampling.abort();
   await sampler;
@@ -284,6 +291,7 @@ async function main(cleanup: Cleanup): Promise<void> {
     final,
     benchCpuMs: (benchCpu.user + benchCpu.system) / 1000,
     cpuProfile: cpuProfiled,
+    health: healthRecord,
   };
 
   // Stop everything before the in-process replay, so it runs alone.
@@ -296,7 +304,9 @@ async function main(cleanup: Cleanup): Promise<void> {
     intervalMs: INTERVAL_MS,
     checkpoints: [...new Set([1, windows, 60, 120, 360, WINDOWS_PER_HOUR])].sort((a, b) => a - b),
   });
-  process.stdout.write(`${report(run)}\n`);
+  const { text, targets } = report(run);
+  process.stdout.write(`${text}\n`);
+  return targets;
 }
 
 const mb = (bytes: number) => (bytes / 1e6).toFixed(1);
@@ -330,7 +340,7 @@ function podHourBytes(p: Profile): number | undefined {
   return p.checkpoints.find((c) => c.windows === WINDOWS_PER_HOUR)?.bytesPerEntry;
 }
 
-function report(run: Run): string {
+function report(run: Run): { text: string; targets: Target[] } {
   const { opts, stats, idle, start, samples, end, loadedRaw, loaded, api, final, t0 } = run;
   const expected = opts.nodes * run.windows;
   const targetRate = opts.nodes / (INTERVAL_MS / 1000);
@@ -377,7 +387,6 @@ function report(run: Run): string {
   const apiSorted = [...api.ms].sort((a, b) => a - b);
   const apiMedian = apiSorted[Math.floor(apiSorted.length / 2)] ?? 0;
   const pendings = during.map((s) => int(s.pending)).join(", ");
-  const verdict = (ok: boolean) => (ok ? "**HELD**" : "**MISSED**");
 
   const out: string[] = [];
   out.push(
@@ -454,18 +463,29 @@ function report(run: Run): string {
   ];
   out.push(table(["measure", "value", "detail"], rows), "");
 
-  out.push("Targets:", "");
-  out.push(
-    `- keeps up with no growing lag: ${verdict(keepsUp)} (pending trend ${pendingTrend.toFixed(2)} msgs/s, backlog trend ${backlogTrend.toFixed(2)} msgs/s, caught up ${run.caughtUp ? `${drainS.toFixed(1)} s` : "never"} after the last publish; held = not growing, all ingested within one ${INTERVAL_MS / 1000} s window)${behind ? " — note: the publisher itself fell behind, so the offered load was lower than scheduled" : ""}`,
-    `- ≤ ${kb(TARGET_BYTES_PER_POD_HOUR)} per pod-hour: ${verdict(perPodHour <= TARGET_BYTES_PER_POD_HOUR)} (${kb(perPodHour)}: RSS per tracked pod after ${run.windows} windows, after a forced GC, × ${hourFactor.toFixed(0)}; this scales a pod's fixed cost — identity, newest entry — with its history too, so it overstates a real hour)`,
-    `  - by heap used instead of RSS, same ×${hourFactor.toFixed(0)}: ${kb(heapPerPodHour)}: ${verdict(heapPerPodHour <= TARGET_BYTES_PER_POD_HOUR)}`,
-  );
   const hour = run.profile && podHourBytes(run.profile);
-  if (hour !== undefined)
-    out.push(
-      `  - not extrapolated: the model's retained heap per entry after a full simulated hour (${WINDOWS_PER_HOUR} windows, in-process replay below): ${kb(hour)}: ${verdict(hour <= TARGET_BYTES_PER_POD_HOUR)}`,
-    );
-  out.push("");
+  const { health } = run;
+  const targets: Target[] = [
+    {
+      name: "keeps up with no growing lag",
+      held: keepsUp,
+      detail: `pending trend ${pendingTrend.toFixed(2)} msgs/s, backlog trend ${backlogTrend.toFixed(2)} msgs/s, caught up ${run.caughtUp ? `${drainS.toFixed(1)} s` : "never"} after the last publish; held = not growing, all ingested within one ${INTERVAL_MS / 1000} s window${behind ? " — note: the publisher itself fell behind, so the offered load was lower than scheduled" : ""}`,
+    },
+    {
+      name: `answers /healthz within ${HEALTH_DEADLINE_MS / 1000} s throughout`,
+      held: health.failures.length === 0 && health.slowestMs < HEALTH_DEADLINE_MS,
+      detail: `${health.checks} checks every 200 ms from the first publish until all was ingested, slowest ${health.slowestMs.toFixed(0)} ms, ${health.failures.length} failed${health.failures[0] ? ` (${health.failures[0]})` : ""}`,
+    },
+    {
+      name: `≤ ${kb(TARGET_BYTES_PER_POD_HOUR)} per pod-hour`,
+      held: hour !== undefined && hour <= TARGET_BYTES_PER_POD_HOUR,
+      detail:
+        hour === undefined
+          ? "not measured"
+          : `${kb(hour)}: the model's retained heap per entry after a full simulated hour (${WINDOWS_PER_HOUR} windows, in-process replay below). For comparison, not a target: RSS per tracked pod after ${run.windows} windows × ${hourFactor.toFixed(0)} = ${kb(perPodHour)}, heap × ${hourFactor.toFixed(0)} = ${kb(heapPerPodHour)} — these scale a pod's fixed cost (identity, newest entry) with its history too`,
+    },
+  ];
+  out.push("Targets:", "", ...verdictLines(targets), "");
 
   out.push("### Every 5 s", "");
   const ts: string[][] = [];
@@ -565,7 +585,7 @@ function report(run: Run): string {
       `Decode + model alone would be ${pct(total)} of one core at this rate; the collector measured ${cpuPct.toFixed(1)}% (the rest: see its CPU profile above — NATS client for ${mb(meanBytes * pubRate)} MB/s of messages, GC, /metrics).`,
     );
   }
-  return out.join("\n");
+  return { text: out.join("\n"), targets };
 }
 
 runBench("collector-bench", main, leftovers, (err) =>

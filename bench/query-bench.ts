@@ -2,6 +2,7 @@
 // GET /api/v1/pods?sort=churn&window=5m&limit=20 over HTTP with 50,000 tracked pods and 1 h of 5 s history, beside
 // the naive ranking (decode every pod's last 5 minutes, sort) measured in the same run, and the memory it takes.
 // Options: --nodes 1000 --pods 50 (per node) --history 1h --interval 5s --requests 200
+// Ends with the verdict per target (p99 ≤ 50 ms, the same ranking as the naive one); exits 3 when one is missed.
 import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ClusterModel } from "../collector/model/cluster-model.js";
@@ -10,7 +11,9 @@ import { listPods, podSummary, windowStats } from "../collector/query/pod-query.
 import { PodListQuerySchema } from "../collector/query/query-params.js";
 import { parseDuration } from "../common/config-values.js";
 import { serveModel } from "../test/support/model-http.js";
+import { runBench } from "./cleanup.js";
 import { SummaryFactory } from "./collector-summaries.js";
+import { type Target, verdictLines } from "./verdict.js";
 
 interface Options {
   nodes: number;
@@ -78,7 +81,10 @@ const table = (head: string[], rows: string[][]) =>
 const ms = (v: number) => v.toFixed(1);
 const mb = (bytes: number) => (bytes / 1e6).toFixed(0);
 
-async function main(): Promise<void> {
+/** The ranking query's latency target over HTTP. */
+const TARGET_P99_MS = 50;
+
+async function main(): Promise<Target[]> {
   const o = parseOptions(process.argv.slice(2));
   const windows = Math.round(o.historyMs / o.intervalMs);
   const end = Date.now();
@@ -125,6 +131,19 @@ async function main(): Promise<void> {
   const same = JSON.stringify(naive.map((p) => p.uid)) === JSON.stringify(firstBody?.pods.map((p) => p.uid));
 
   const naiveP99 = percentile(naiveMs, 99);
+  const httpP99 = percentile(httpMs, 99);
+  const targets: Target[] = [
+    {
+      name: `HTTP p99 ≤ ${TARGET_P99_MS} ms`,
+      held: httpP99 <= TARGET_P99_MS,
+      detail: `${ms(httpP99)} ms over ${httpMs.length} requests`,
+    },
+    {
+      name: "the same 20 pods in the same order as the naive ranking",
+      held: same,
+      detail: same ? "yes" : "NO",
+    },
+  ];
   const row = (name: string, runs: number[]) => [
     name,
     String(runs.length),
@@ -140,13 +159,15 @@ async function main(): Promise<void> {
       table(
         ["query: top 20 by churn over 5m", "runs", "p50 ms", "p99 ms", "naive p99 ÷ this p99"],
         [
-          row(`HTTP GET ${path} (target p99 ≤ 50 ms)`, httpMs),
+          row(`HTTP GET ${path} (target p99 ≤ ${TARGET_P99_MS} ms)`, httpMs),
           row("listPods in process (no HTTP, no JSON)", fastMs),
           row("naive, in process: decode every pod's last 5 min, sort", naiveMs),
         ],
       ),
       "",
-      `Same 20 pods, same order as the naive ranking: ${same ? "yes" : "NO"}.`,
+      "Targets:",
+      "",
+      ...verdictLines(targets),
       "",
       table(
         ["memory", "MB", "per tracked pod"],
@@ -168,9 +189,11 @@ async function main(): Promise<void> {
       "",
     ].join("\n"),
   );
+  return targets;
 }
 
-main().catch((err: Error) => {
-  process.stderr.write(`bench:query: ${err.message}\n`);
-  process.exit(1);
-});
+runBench(
+  "bench:query",
+  () => main(),
+  async () => [],
+);

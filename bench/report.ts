@@ -1,7 +1,9 @@
 // Ground truth vs counts, and the markdown tables the benchmark prints.
+
 import { COUNTER_NAMES, type CounterName } from "../agent/wire/counters.js";
 import type { Collected } from "./counters.js";
 import type { BenchPath } from "./options.js";
+import type { Target } from "./verdict.js";
 
 export type Mode = "agent" | "baseline";
 
@@ -218,27 +220,35 @@ export function lossRatios(scored: Scored[]): string[] {
 }
 
 /** The targets are stated for the agent at max rate (≥ 40k conn/s) and at 10k conn/s; other rates have none. */
-export function targets(scored: Scored[]): string[] {
-  const yes = (ok: boolean) => (ok ? "HELD" : "MISSED");
-  const lines: string[] = [];
+export function targets(scored: Scored[]): Target[] {
+  const out: Target[] = [];
   for (const s of scored.filter((s) => s.run.mode === "agent")) {
     const { run } = s;
     if (run.rateLabel === "max") {
-      const fast = run.connsPerSec >= 40_000;
-      const exact = s.difference <= run.collected.kernelMissed;
-      const rare = s.missesPct < 0.01;
-      const caveat = fast
-        ? ""
-        : ` (only ${int(run.connsPerSec)} conn/s reached, the target is stated for ≥ 40k)`;
-      lines.push(
-        `- agent at ≥ 40k conn/s: difference ≤ kernel misses (${int(s.difference)} ≤ ${int(run.collected.kernelMissed)}): ${yes(exact)}; misses < 0.01% (${pct(s.missesPct)}): ${yes(rare)}${caveat}`,
+      const caveat =
+        run.connsPerSec >= 40_000
+          ? ""
+          : `; only ${int(run.connsPerSec)} conn/s reached, the target is for ≥ 40k`;
+      out.push(
+        {
+          name: "agent at top rate: difference from ground truth ≤ kernel misses",
+          held: s.difference <= run.collected.kernelMissed,
+          detail: `${int(s.difference)} ≤ ${int(run.collected.kernelMissed)}${caveat}`,
+        },
+        {
+          name: "agent at ≥ 40k conn/s: kernel misses < 0.01%",
+          held: s.missesPct < 0.01 && run.connsPerSec >= 40_000,
+          detail: `${pct(s.missesPct)} at ${int(run.connsPerSec)} conn/s`,
+        },
       );
     } else if (run.rateLabel === "10000") {
       const cpu = run.cpu.bpftrace + run.cpu.node;
-      lines.push(
-        `- agent CPU ≤ 5% of one core at 10k conn/s (${int(run.connsPerSec)} reached): ${cpu.toFixed(1)}%: ${yes(cpu <= 5)}`,
-      );
+      out.push({
+        name: "agent CPU ≤ 5% of one core at 10k conn/s",
+        held: cpu <= 5,
+        detail: `${cpu.toFixed(1)}% at ${int(run.connsPerSec)} conn/s`,
+      });
     }
   }
-  return lines.length > 0 ? lines : ["- none stated for these rates (they are for max and 10000)"];
+  return out;
 }
