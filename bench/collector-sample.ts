@@ -40,33 +40,58 @@ export interface Sample {
   scrapeMs: number;
 }
 
+/** Every SCRAPE_EVERY-th progress sample scrapes /metrics in full (every 15 s, as Prometheus commonly does). */
+export const SCRAPE_EVERY = 3;
+
+/**
+ * The collector's progress: with `scrape`, from a full /metrics scrape (timed: 150,000 pod series at the
+ * default --max-exported-pods); else from /readyz's ingest details, which cost nothing to serve, so sampling
+ * often does not load the collector it measures (heap used and the scrape time are then NaN).
+ */
 export async function sample(
   collector: CollectorProcess,
   natsPid: number | undefined,
-  /** Read once /metrics has answered, so published ≥ ingested in the sample. */
+  /** Read once the collector has answered, so published ≥ ingested in the sample. */
   published: () => number,
+  scrape = true,
 ): Promise<Sample> {
   const pid = collector.child.pid as number;
   const t0 = performance.now();
-  const res = await collector.get("/metrics");
-  const scrapeMs = performance.now() - t0;
-  if (res.status !== 200) throw new Error(`collector /metrics answered ${res.status}`);
+  const res = await collector.get(scrape ? "/metrics" : "/readyz");
+  const scrapeMs = scrape ? performance.now() - t0 : Number.NaN;
+  if (res.status !== 200)
+    throw new Error(`collector ${scrape ? "/metrics" : "/readyz"} answered ${res.status}`);
   const [ticks, natsTicks, mem] = await Promise.all([
     cpuTicks(pid),
     natsPid ? cpuTicks(natsPid) : Promise.resolve(0),
     memoryOf(pid),
   ]);
   if (ticks === undefined || !mem) throw new Error("the collector process is gone");
-  const m = (name: string) => metricValue(res.text, name) ?? 0;
+  const counts = scrape
+    ? (() => {
+        const m = (name: string) => metricValue(res.text, name) ?? 0;
+        return {
+          ingested: m("tcpstate_collector_ingested_windows_total"),
+          duplicates: m("tcpstate_collector_duplicate_windows_total"),
+          deadLetters: m("tcpstate_collector_dead_letters_total"),
+          pending: m("tcpstate_collector_consumer_pending_messages"),
+          trackedPods: m("tcpstate_collector_tracked_pods"),
+          heapUsed: m("tcpstate_collector_nodejs_heap_size_used_bytes"),
+        };
+      })()
+    : {
+        ...(res.json() as { details: { ingest: Omit<Sample, "heapUsed"> } }).details.ingest,
+        heapUsed: Number.NaN,
+      };
   return {
     at: Date.now(),
     published: published(),
-    ingested: m("tcpstate_collector_ingested_windows_total"),
-    duplicates: m("tcpstate_collector_duplicate_windows_total"),
-    deadLetters: m("tcpstate_collector_dead_letters_total"),
-    pending: m("tcpstate_collector_consumer_pending_messages"),
-    trackedPods: m("tcpstate_collector_tracked_pods"),
-    heapUsed: m("tcpstate_collector_nodejs_heap_size_used_bytes"),
+    ingested: counts.ingested,
+    duplicates: counts.duplicates,
+    deadLetters: counts.deadLetters,
+    pending: counts.pending,
+    trackedPods: counts.trackedPods,
+    heapUsed: counts.heapUsed,
     cpuTicks: ticks,
     natsCpuTicks: natsTicks ?? 0,
     rss: mem.rss,

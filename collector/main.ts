@@ -51,7 +51,15 @@ export async function runCollector(
       if (!ingest) waitingFor.push("summaries stream");
       else waitingFor.push(...ingest.waitingFor());
       waitingFor.push(...alsoWaitFor());
-      return { ready: waitingFor.length === 0, waitingFor };
+      // How far the ingest has come: the replay's progress, and a cheap read of it (no /metrics scrape).
+      const ingestState = ingest && {
+        ingested: ingest.ingested,
+        duplicates: ingest.duplicates,
+        deadLetters: [...ingest.deadLetters.values()].reduce((a, b) => a + b, 0),
+        pending: ingest.pending,
+        trackedPods: core.model.trackedPods,
+      };
+      return { ready: waitingFor.length === 0, waitingFor, details: { ingest: ingestState ?? null } };
     },
   });
   const { model, alerting } = core;
