@@ -154,6 +154,7 @@ export class AgentMetrics {
   bindPublisher(p: {
     readonly buffered: number;
     readonly dropped: number;
+    readonly squatted: number;
     readonly connected: boolean;
   }): void {
     const registers = [this.registry];
@@ -172,6 +173,15 @@ export class AgentMetrics {
       collect() {
         this.reset();
         this.inc(p.dropped);
+      },
+    });
+    new Counter({
+      name: "tcpstate_agent_publish_taken_ids_total",
+      help: "Windows whose message id another publisher had used first, sent again under a fresh id",
+      registers,
+      collect() {
+        this.reset();
+        this.inc(p.squatted);
       },
     });
     new Gauge({

@@ -1,3 +1,4 @@
+import { randomUUID } from "node:crypto";
 import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
@@ -37,7 +38,11 @@ export class SummaryPublisher {
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
   private lastError = "";
+  /** Message ids this publisher has tried (the newest few), to tell its own duplicates from a taken id. */
+  private readonly tried = new Set<string>();
   connected = false;
+  /** Windows whose message id someone else had published first, sent again under a fresh id. */
+  squatted = 0;
   dropped = 0;
   published = 0;
 
@@ -113,11 +118,27 @@ export class SummaryPublisher {
     while (this.buffer.length > 0 && this.js && this.connected) {
       const summary = this.buffer[0] as NodeSummary;
       const started = clock();
+      const id = summaryMessageId(summary);
+      // A window tried before (an ack lost, a window enqueued again) may be stored already: its duplicate is ours.
+      const ours = this.tried.has(id);
+      this.tried.add(id);
+      if (this.tried.size > 2 * this.opts.bufferWindows)
+        this.tried.delete(this.tried.values().next().value as string);
       try {
-        await this.js.publish(summarySubject(summary.node), JSON.stringify(summary), {
-          msgID: summaryMessageId(summary),
-          timeout: 5000,
-        });
+        const subject = summarySubject(summary.node);
+        const data = JSON.stringify(summary);
+        const ack = await this.js.publish(subject, data, { msgID: id, timeout: 5000 });
+        if (ack.duplicate && !ours) {
+          // Its first publish, yet JetStream had the id: someone else published it first (ids are guessable),
+          // which would make this window vanish. Sent again under an id nobody could have taken.
+          this.squatted++;
+          if (this.squatted === 1)
+            this.opts.logger.warn(
+              { msgID: id },
+              "a window's message id was taken by another publisher; sent under a new one",
+            );
+          await this.js.publish(subject, data, { msgID: `${id}/${randomUUID()}`, timeout: 5000 });
+        }
       } catch (err) {
         const message = (err as Error).message;
         // Logged once per kind of failure (no stream, timeout, permissions), not once per window.

@@ -1,10 +1,10 @@
 /** The agent's JetStream publisher against a real nats-server: order, idempotence, buffering, credentials. */
 import { Writable } from "node:stream";
-import { jetstreamManager } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager } from "@nats-io/jetstream";
 import { connect } from "@nats-io/transport-node";
 import { pino } from "pino";
 import { afterEach, describe, expect, it } from "vitest";
-import { SummaryPublisher } from "../../agent/publish/summary-publisher.js";
+import { SummaryPublisher, summaryMessageId } from "../../agent/publish/summary-publisher.js";
 import { SUMMARY_STREAM, SUMMARY_SUBJECT_PREFIX } from "../../agent/wire/subjects.js";
 import type { NodeSummary } from "../../agent/wire/summary.js";
 import { type NatsServer, startNatsServer } from "../support/nats-server.js";
@@ -99,6 +99,32 @@ describe("SummaryPublisher (real nats-server with JetStream)", () => {
     });
     expect(msg?.header?.get("Nats-Msg-Id")).toBe("node-a.example/boot-1/2");
     await nc.close();
+  });
+
+  it("a window whose message id someone published first is stored all the same, under a fresh id", async () => {
+    server = await startNatsServer();
+    const stored = await createStream(server);
+    const nc = await connect({ servers: server.url });
+    // A squatter guesses the id of the next window (node/boot/seq) and publishes it first, on another subject.
+    const squat = summary(0);
+    await jetstream(nc).publish("tcpstate.v1.summary.squatter", "{}", { msgID: summaryMessageId(squat) });
+    await nc.close();
+    const { logger, lines } = capturingLogger();
+    publisher = new SummaryPublisher({
+      servers: [server.url],
+      auth: {},
+      node: "node-a.example",
+      bufferWindows: 10,
+      logger,
+    });
+    publisher.start();
+    publisher.enqueue(summary(0));
+    publisher.enqueue(summary(1));
+    await waitFor("2 published", () => publisher?.published === 2);
+    expect(publisher.squatted).toBe(1);
+    // The squatter's message ("{}" has no seq) and both real windows.
+    expect(await stored()).toEqual([undefined, 0, 1]);
+    expect(lines.some((l) => String(l.msg).includes("message id was taken"))).toBe(true);
   });
 
   it("buffers while NATS is down, drops the oldest when full (counted), and delivers the backlog in order", async () => {
