@@ -5,6 +5,7 @@
  * that re-send them. Pods that leave their node's summaries, or whose node goes silent, resolve at once.
  */
 import { type NodeSummary, type PodEntry, workloadName } from "../../agent/wire/summary.js";
+import { withoutControlCharacters } from "../../common/control-characters.js";
 import { recordKey } from "../model/cluster-model.js";
 import { ALERT_SCHEMA, type AlertEvent, type AlertView, fingerprintOf } from "./alert-event.js";
 import { evaluateRule, PodMemory } from "./conditions.js";
@@ -169,15 +170,18 @@ export class AlertEngine {
         let alert = pod.alerts.get(k);
         if (!alert) {
           if (!inst.active) continue;
-          const labels = {
-            alertname: name,
-            severity: rule.severity,
-            namespace: pod.identity.namespace,
-            pod: pod.identity.pod,
-            workload: pod.identity.workload,
-            node,
-            ...inst.labels,
-          };
+          // Names come from summaries (bounded by the wire contract); control characters go before they travel.
+          const labels = Object.fromEntries(
+            Object.entries({
+              alertname: name,
+              severity: rule.severity,
+              namespace: pod.identity.namespace,
+              pod: pod.identity.pod,
+              workload: pod.identity.workload,
+              node,
+              ...inst.labels,
+            }).map(([k, v]) => [k, withoutControlCharacters(v)]),
+          );
           alert = {
             rule: name,
             labels,
@@ -195,8 +199,10 @@ export class AlertEngine {
         if (inst.active || alert.lifecycle.state === "pending") {
           const texts = inst.texts();
           alert.annotations = {
-            summary: `${name} on ${pod.identity.namespace ? `${pod.identity.namespace}/` : ""}${pod.identity.pod}: ${texts.summary}`,
-            description: texts.description,
+            summary: withoutControlCharacters(
+              `${name} on ${pod.identity.namespace ? `${pod.identity.namespace}/` : ""}${pod.identity.pod}: ${texts.summary}`,
+            ),
+            description: withoutControlCharacters(texts.description),
             ...(rule.runbookUrl ? { runbook_url: rule.runbookUrl } : {}),
           };
         }

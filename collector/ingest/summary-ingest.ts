@@ -9,10 +9,10 @@ import {
 import { headers, type NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { DEADLETTER_SUBJECT, SUMMARY_STREAM, SUMMARY_SUBJECT_PREFIX } from "../../agent/wire/subjects.js";
+import { withoutControlCharacters } from "../../common/control-characters.js";
 import { retrySetUp, upsertStream } from "../jetstream-stream.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import { decodeSummary, type RefusalReason } from "./decode-summary.js";
-import { headerValue } from "./header-value.js";
 
 export interface IngestOptions {
   retentionMs: number;
@@ -242,8 +242,9 @@ export class SummaryIngest {
     try {
       const h = headers();
       h.set("Tcpstate-Reason", reason);
-      h.set("Tcpstate-Detail", headerValue(detail, 512));
-      h.set("Tcpstate-Subject", headerValue(m.subject, 256));
+      // A CR or LF in a header value throws in the client (it crashed the ingest loop).
+      h.set("Tcpstate-Detail", withoutControlCharacters(detail).slice(0, 512));
+      h.set("Tcpstate-Subject", withoutControlCharacters(m.subject).slice(0, 256));
       this.nc.publish(DEADLETTER_SUBJECT, m.data, { headers: h });
     } catch (err) {
       // The count and the log line above stand; only the copy is lost (the connection is closing).

@@ -295,3 +295,18 @@ describe("alert engine: scope, reload, gone pods, replay", () => {
     expect(engine.list("firing")).toHaveLength(1);
   });
 });
+
+describe("alert engine: hostile names", () => {
+  it("sends no control character in labels or annotations, whatever a summary names the pod", () => {
+    const { events, feed } = engineWith();
+    const hostile = { ...podA, name: "a\r\nX-Forged: 1\u001b[2J\u009b" } as typeof podA;
+    feed(0, 10, () => [{ owner: hostile, sockets: { TIME_WAIT: 100 } }]);
+    feed(10, 14, () => [{ owner: hostile, sockets: { TIME_WAIT: 3000 } }]);
+    const e = events[0] as AlertEvent;
+    expect(e.labels.pod).toBe("a  X-Forged: 1 [2J ");
+    // biome-ignore lint/suspicious/noControlCharactersInRegex: control characters are what must be absent
+    const control = /[\u0000-\u001f\u007f-\u009f]/;
+    for (const text of [...Object.values(e.labels), ...Object.values(e.annotations)])
+      expect(text).not.toMatch(control);
+  });
+});
