@@ -114,17 +114,17 @@ describe("chart: agent DaemonSet", () => {
       CGROUP_ROOT: "/host/sys/fs/cgroup",
       NETNS_DIR: "/host/var/run/netns",
       INTERVAL: "5s",
-      METRICS_ADDR: ":9464",
+      METRICS_ADDR: "127.0.0.1:9464",
     });
     const mounts = new Set((agent.volumeMounts as { mountPath: string }[]).map((m) => m.mountPath));
     for (const key of ["PROC_ROOT", "TRACEFS", "CGROUP_ROOT", "NETNS_DIR"])
       expect(mounts.has(env[key] as string), `${key}=${env[key]} is a mount`).toBe(true);
   });
 
-  it("probes /healthz (liveness) and /readyz (readiness) on the metrics port", () => {
+  it("probes /healthz (liveness) and /readyz (readiness) on the metrics port, on the node's loopback", () => {
     expect(agent.ports).toEqual([{ name: "metrics", containerPort: 9464, protocol: "TCP" }]);
-    expect(agent.livenessProbe.httpGet).toEqual({ path: "/healthz", port: "metrics" });
-    expect(agent.readinessProbe.httpGet).toEqual({ path: "/readyz", port: "metrics" });
+    expect(agent.livenessProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/healthz", port: "metrics" });
+    expect(agent.readinessProbe.httpGet).toEqual({ host: "127.0.0.1", path: "/readyz", port: "metrics" });
   });
 
   it("capability mode: no privileged flag, drops ALL and adds exactly the capabilities bpftrace needs", () => {

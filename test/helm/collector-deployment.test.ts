@@ -1,49 +1,45 @@
 /**
- * The collector started the way the chart's Deployment starts it — its args and env, the rules file from the
- * chart's ConfigMap at the path RULES names — loads the rules the chart renders (defaults and custom) and
- * becomes ready against a nats-server. Mapped: the bundled NATS Service → a test nats-server; the port → a free
- * loopback port; alert sinks → a closed loopback port; no kube API (peer names off).
+ * The collector started the way the chart's Deployment starts it — its args and env, the files it mounts (the
+ * rules from the chart's ConfigMap at the path RULES names, its NATS password from its Secret) — loads the rules
+ * the chart renders (defaults and custom) and becomes ready against the chart's bundled NATS, logged in as its
+ * user. Mapped: the bundled NATS Service → the rendered NATS configuration run by a test nats-server; the port →
+ * a free loopback port; alert sinks → a closed loopback port; no kube API (peer names off).
  */
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLI } from "../support/agent-process.js";
 import { waitHttpOk } from "../support/http-ready.js";
-import { type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { startService } from "../support/service-process.js";
-import { container, envOf, MONITORING_API, one, render } from "./chart.js";
+import { startBundledNats } from "./bundled-nats-server.js";
+import { MONITORING_API, one, render } from "./chart.js";
+import { deploymentCollector } from "./deployment-collector.js";
 
 describe("collector started with the Deployment's args, env and rules ConfigMap", () => {
-  let nats: NatsServer;
   let dir: string;
 
   beforeAll(async () => {
-    nats = await startNatsServer();
     dir = await mkdtemp(path.join(tmpdir(), "tcpstate-collector-deploy-"));
   });
 
   afterAll(async () => {
-    await nats?.destroy();
     if (dir) await rm(dir, { recursive: true, force: true });
   });
 
   for (const valuesFiles of [[], ["ci/custom-rules-values.yaml"], ["ci/ha-collector-values.yaml"]]) {
     it(`loads the rendered rules and answers /readyz (${valuesFiles[0] ?? "default values"})`, async () => {
       const objects = render({ valuesFiles });
-      const c = container(one(objects, "Deployment", "-collector"), "collector");
-      const env = envOf(c) as Record<string, string>;
-      expect(env.RULES).toBe("/etc/tcpstate/rules.yaml");
-      const rules = path.join(
-        dir,
-        `rules-${valuesFiles.length ? path.basename(valuesFiles[0] as string) : "default"}`,
-      );
-      await writeFile(rules, one(objects, "ConfigMap", "-collector-rules").data["rules.yaml"]);
+      const root = path.join(dir, valuesFiles.length ? path.basename(valuesFiles[0] as string) : "default");
+      const { args, env } = await deploymentCollector(objects, root);
+      const rules = path.join(root, "etc/tcpstate/rules.yaml");
+      expect(env.RULES).toBe(rules);
       // Alert sinks (HA values) point at a closed loopback port: no traffic leaves this machine.
       for (const sink of ["ALERTMANAGER_URL", "WEBHOOK_URL"])
         if (env[sink]) env[sink] = "http://127.0.0.1:9/";
-      const service = await startService([CLI, ...(c.args as string[]), "--listen", "127.0.0.1:0"], {
-        env: { ...env, RULES: rules, NATS_URL: nats.url },
+      const nats = (await startBundledNats(objects)).server;
+      const service = await startService([CLI, ...args, "--listen", "127.0.0.1:0"], {
+        env: { ...env, NATS_URL: nats.url },
       });
       try {
         await waitHttpOk(`http://127.0.0.1:${service.port}/readyz`, 30_000);
@@ -75,6 +71,7 @@ describe("collector started with the Deployment's args, env and rules ConfigMap"
         expect([...queried].filter((m) => !exported.has(m))).toEqual([]);
       } finally {
         expect(await service.stop()).toBe(0);
+        await nats.destroy();
       }
     }, 60_000);
   }

@@ -6,6 +6,7 @@ import { expect } from "vitest";
 import type { Pod } from "../support/netns-pods.js";
 import { runClient } from "../support/traffic.js";
 import { container, envOf, type K8sObject, NAMESPACE, one, render } from "./chart.js";
+import { podFiles } from "./pod-files.js";
 import { sampleValue } from "./prometheus-text.js";
 
 export interface HostMount {
@@ -37,10 +38,17 @@ export function hostMounts(workload: K8sObject, c: ReturnType<typeof container>)
 
 export interface DaemonSetAgent {
   args: string[];
-  /** Env as the DaemonSet sets it; `spec.nodeName` already replaced by `node`. */
+  /**
+   * Env as the DaemonSet sets it: `spec.nodeName` replaced by `node`, `status.podIP` (the node's address in the
+   * host network) by 127.0.0.1, and `$(VAR)` references expanded as the kubelet does.
+   */
   env: Record<string, string>;
   /** hostPath mounts, longest container path first. */
   mounts: HostMount[];
+  /** The files it mounts from the chart's Secrets and ConfigMaps (its NATS password): container path → content. */
+  files: Record<string, string>;
+  /** Everything the chart rendered with these values (the bundled NATS's configuration and passwords among them). */
+  objects: K8sObject[];
   /** The NATS URL of the bundled NATS Service (what NATS_URL must say). */
   bundledNatsUrl: string;
   securityContext: Record<string, unknown>;
@@ -57,16 +65,20 @@ export function daemonSetAgent(
   const c = container(ds, "agent");
   const mounts = hostMounts(ds, c).sort((a, b) => b.mountPath.length - a.mountPath.length);
   const env: Record<string, string> = {};
+  const fieldValues: Record<string, string> = { "spec.nodeName": node, "status.podIP": "127.0.0.1" };
   for (const [name, value] of Object.entries(envOf(c))) {
-    if (typeof value === "string") env[name] = value;
-    else if ((value as { fieldRef?: { fieldPath: string } }).fieldRef?.fieldPath === "spec.nodeName")
-      env[name] = node;
+    const field = (value as { fieldRef?: { fieldPath: string } }).fieldRef?.fieldPath ?? "";
+    if (typeof value === "string")
+      env[name] = value.replace(/\$\(([A-Za-z_][A-Za-z0-9_]*)\)/g, (ref, v: string) => env[v] ?? ref);
+    else if (fieldValues[field] !== undefined) env[name] = fieldValues[field];
     else throw new Error(`the DaemonSet sets ${name} from ${JSON.stringify(value)}: map it in this test`);
   }
   return {
     args: c.args as string[],
     env,
     mounts,
+    files: podFiles(objects, ds, c),
+    objects,
     bundledNatsUrl: `nats://${one(objects, "Service", "-nats").metadata.name}.${NAMESPACE}.svc:4222`,
     securityContext: c.securityContext,
     pod: ds,

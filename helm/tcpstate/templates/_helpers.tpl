@@ -88,7 +88,7 @@ nats://{{ include "tcpstate.nats.fullname" . }}.{{ .Release.Namespace }}.svc:{{ 
 {{- $_ := include "tcpstate.natsUrl" . -}}
 {{- $c := .Values.nats.credentials -}}
 {{- if and (ne $c.type "none") .Values.nats.enabled -}}
-{{- fail (printf "nats.credentials.type is %q but nats.enabled is true: the bundled NATS runs without authentication; credentials are for your own NATS (nats.enabled=false, nats.url=…)" $c.type) -}}
+{{- fail (printf "nats.credentials.type is %q but nats.enabled is true: the bundled NATS has its own users (nats.auth); credentials are for your own NATS (nats.enabled=false, nats.url=…)" $c.type) -}}
 {{- end -}}
 {{- if and (ne $c.type "none") (not $c.existingSecret) -}}
 {{- if and (eq $c.type "password") (or (not $c.user) (not $c.password)) -}}
@@ -104,21 +104,50 @@ nats://{{ include "tcpstate.nats.fullname" . }}.{{ .Release.Namespace }}.svc:{{ 
 {{- fail "nats.credentials.type is \"nkey\": set nats.credentials.nkey (the seed) or nats.credentials.existingSecret" -}}
 {{- end -}}
 {{- end -}}
+{{- $a := .Values.agent -}}
+{{- if and .Values.nats.enabled $a.natsNodeCredentials.enabled (ne $a.natsNodeCredentials.type "nkey") -}}
+{{- fail (printf "agent.natsNodeCredentials.type is %q but the bundled NATS (nats.enabled) takes NKey users only: use type nkey with nats.auth.agentNodeKeys, or your own NATS in operator mode for creds" $a.natsNodeCredentials.type) -}}
+{{- end -}}
+{{- if and .Values.nats.enabled $a.natsNodeCredentials.enabled (not .Values.nats.auth.agentNodeKeys) -}}
+{{- fail "agent.natsNodeCredentials.enabled with the bundled NATS needs nats.auth.agentNodeKeys (node name → the public NKey of its seed): no agent could connect" -}}
+{{- end -}}
+{{- if and .Values.nats.enabled .Values.nats.auth.agentNodeKeys (not $a.natsNodeCredentials.enabled) -}}
+{{- fail "nats.auth.agentNodeKeys is set but agent.natsNodeCredentials.enabled is false: the agents would log in with the shared agent user, which per-node identities replace" -}}
+{{- end -}}
+{{- if and .Values.nats.enabled .Values.nats.tls.clientCert -}}
+{{- fail "nats.tls.clientCert is for your own NATS (nats.enabled=false): the bundled NATS authenticates agent and collector by their users" -}}
+{{- end -}}
+{{- if and .Values.monitoring.podMonitor.enabled (not $a.exposeMetrics) -}}
+{{- fail "monitoring.podMonitor.enabled needs agent.exposeMetrics=true: the agents' /metrics answers on 127.0.0.1 only, which Prometheus cannot reach" -}}
+{{- end -}}
 {{- if and .Values.collector.podDisruptionBudget.enabled (kindIs "float64" .Values.collector.podDisruptionBudget.minAvailable) (ge (int .Values.collector.podDisruptionBudget.minAvailable) (int .Values.collector.replicas)) -}}
 {{- fail (printf "collector.podDisruptionBudget.minAvailable (%v) is not less than collector.replicas (%v): no collector could ever be evicted (raise replicas or lower minAvailable)" .Values.collector.podDisruptionBudget.minAvailable .Values.collector.replicas) -}}
 {{- end -}}
 {{- end -}}
 
-{{/* NATS connection env and volume mounts shared by agent and collector. */}}
+{{/*
+NATS connection env, volume mounts and volumes of one component: (dict "ctx" $ "role" "agent"|"collector").
+Secrets arrive as files (--nats-password-file, …), never as env values. Each component mounts only its own.
+*/}}
 {{- define "tcpstate.natsEnv" -}}
+{{- $v := .ctx.Values -}}
 - name: NATS_URL
-  value: {{ include "tcpstate.natsUrl" . | quote }}
-{{- $c := .Values.nats.credentials -}}
+  value: {{ include "tcpstate.natsUrl" .ctx | quote }}
+{{- if and (eq .role "agent") $v.agent.natsNodeCredentials.enabled }}
+- name: {{ ternary "NATS_NKEY" "NATS_CREDS" (eq $v.agent.natsNodeCredentials.type "nkey") }}
+  value: /etc/tcpstate/nats-node/credentials
+{{- else if $v.nats.enabled }}
+- name: NATS_USER
+  value: {{ .role | quote }}
+- name: NATS_PASSWORD_FILE
+  value: /etc/tcpstate/nats/password
+{{- else }}
+{{- $c := $v.nats.credentials }}
 {{- if eq $c.type "password" }}
 - name: NATS_USER
   valueFrom:
     secretKeyRef:
-      name: {{ include "tcpstate.natsCredentialsSecret" . }}
+      name: {{ include "tcpstate.natsCredentialsSecret" .ctx }}
       key: user
 - name: NATS_PASSWORD_FILE
   value: /etc/tcpstate/nats/password
@@ -132,10 +161,11 @@ nats://{{ include "tcpstate.nats.fullname" . }}.{{ .Release.Namespace }}.svc:{{ 
 - name: NATS_NKEY
   value: /etc/tcpstate/nats/nkey
 {{- end }}
-{{- if .Values.nats.tls.existingSecret }}
+{{- end }}
+{{- if $v.nats.tls.existingSecret }}
 - name: NATS_TLS_CA
   value: /etc/tcpstate/nats-tls/ca.crt
-{{- if .Values.nats.tls.clientCert }}
+{{- if and $v.nats.tls.clientCert (not $v.nats.enabled) }}
 - name: NATS_TLS_CERT
   value: /etc/tcpstate/nats-tls/tls.crt
 - name: NATS_TLS_KEY
@@ -144,13 +174,30 @@ nats://{{ include "tcpstate.nats.fullname" . }}.{{ .Release.Namespace }}.svc:{{ 
 {{- end }}
 {{- end -}}
 
+{{/* The Secret with a component's NATS credentials ("" when it has none): (dict "ctx" $ "role" …). */}}
+{{- define "tcpstate.natsCredentialsVolumeSecret" -}}
+{{- $v := .ctx.Values -}}
+{{- if and (eq .role "agent") $v.agent.natsNodeCredentials.enabled -}}
+{{- else if $v.nats.enabled -}}
+{{ include "tcpstate.nats.fullname" .ctx }}-{{ .role }}
+{{- else if ne $v.nats.credentials.type "none" -}}
+{{ include "tcpstate.natsCredentialsSecret" .ctx }}
+{{- end -}}
+{{- end -}}
+
 {{- define "tcpstate.natsVolumeMounts" -}}
-{{- if ne .Values.nats.credentials.type "none" }}
+{{- $v := .ctx.Values -}}
+{{- if include "tcpstate.natsCredentialsVolumeSecret" . }}
 - name: nats-credentials
   mountPath: /etc/tcpstate/nats
   readOnly: true
 {{- end }}
-{{- if .Values.nats.tls.existingSecret }}
+{{- if and (eq .role "agent") $v.agent.natsNodeCredentials.enabled }}
+- name: nats-node-credentials
+  mountPath: /etc/tcpstate/nats-node/credentials
+  readOnly: true
+{{- end }}
+{{- if $v.nats.tls.existingSecret }}
 - name: nats-tls
   mountPath: /etc/tcpstate/nats-tls
   readOnly: true
@@ -158,18 +205,55 @@ nats://{{ include "tcpstate.nats.fullname" . }}.{{ .Release.Namespace }}.svc:{{ 
 {{- end -}}
 
 {{- define "tcpstate.natsVolumes" -}}
-{{- if ne .Values.nats.credentials.type "none" }}
+{{- $v := .ctx.Values -}}
+{{- with include "tcpstate.natsCredentialsVolumeSecret" . }}
 - name: nats-credentials
   secret:
-    secretName: {{ include "tcpstate.natsCredentialsSecret" . }}
+    secretName: {{ . }}
     defaultMode: 0400
 {{- end }}
-{{- if .Values.nats.tls.existingSecret }}
+{{- if and (eq .role "agent") $v.agent.natsNodeCredentials.enabled }}
+- name: nats-node-credentials
+  hostPath:
+    path: {{ $v.agent.natsNodeCredentials.hostPath }}
+    type: File
+{{- end }}
+{{- if $v.nats.tls.existingSecret }}
 - name: nats-tls
   secret:
-    secretName: {{ .Values.nats.tls.existingSecret }}
+    secretName: {{ $v.nats.tls.existingSecret }}
     defaultMode: 0400
+    {{- if $v.nats.enabled }}
+    # The bundled NATS's Secret also holds its private key: agent and collector get only the CA.
+    items:
+      - key: ca.crt
+        path: ca.crt
+    {{- end }}
 {{- end }}
+{{- end -}}
+
+{{/* A node name as one NATS subject token, as agent/wire/subjects.ts subjectToken makes it. */}}
+{{- define "tcpstate.subjectToken" -}}
+{{- regexReplaceAll "[.*>\\s]" . "_" -}}
+{{- end -}}
+
+{{/* "10Gi" → its bytes (an int64): (include … | int64) */}}
+{{- define "tcpstate.bytes" -}}
+{{- $n := regexFind "^[0-9]+" . | int64 -}}
+{{- $unit := get (dict "Mi" 1048576 "Gi" 1073741824 "Ti" 1099511627776) (regexFind "[A-Za-z]+$" .) -}}
+{{- mul $n $unit -}}
+{{- end -}}
+
+{{/* The summaries stream's size bound: collector.maxBytes, or with auto 80 % of the bundled NATS's volume. */}}
+{{- define "tcpstate.collector.maxBytes" -}}
+{{- $m := .Values.collector.maxBytes -}}
+{{- if ne (toString $m) "auto" -}}
+{{ int64 $m }}
+{{- else if .Values.nats.enabled -}}
+{{ div (mul (include "tcpstate.bytes" .Values.nats.jetstream.storageSize | int64) 80) 100 }}
+{{- else -}}
+-1
+{{- end -}}
 {{- end -}}
 
 {{/* The alert rules: chart defaults, each rule merged with alerts.rules. */}}
