@@ -4,6 +4,7 @@
  * pid and network namespaces with the DaemonSet's mounts and env, counting pod-to-pod connections exactly; the
  * collector as the image's non-root user with the Deployment's env and rules file, ready against a nats-server.
  */
+
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readFileSync } from "node:fs";
@@ -13,6 +14,7 @@ import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { container, envOf, one, REPO, render } from "../helm/chart.js";
 import { type DaemonSetAgent, daemonSetAgent, expectExactCounts } from "../helm/daemonset-agent.js";
+import { podFiles, writePodFiles } from "../helm/pod-files.js";
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
 import { cgroup2Root } from "../support/host-pod.js";
 import { waitHttpOk } from "../support/http-ready.js";
@@ -190,6 +192,9 @@ for (const mode of ["privileged", "capabilities"] as const) {
         args.push("-v", `${m.hostPath}:${m.mountPath}:${opts.join(",")}`);
       }
       args.push("-v", `${kubeconfig}:/etc/tcpstate/kubeconfig:ro`);
+      // What the chart mounts from its Secrets (the agent's NATS password file).
+      for (const [p, f] of Object.entries(await writePodFiles(path.join(dir, `s-${mode}`), ds.files)))
+        args.push("-v", `${f}:${p}:ro`);
       for (const [k, v] of Object.entries(env)) args.push("-e", `${k}=${v}`);
       containers.push(name);
       podman([...args, IMAGE, ...ds.args]);
@@ -227,12 +232,11 @@ describe("image: the collector as the image's non-root user", () => {
     const deploy = one(objects, "Deployment", "-collector");
     const c = container(deploy, "collector");
     const env = envOf(c) as Record<string, string>;
-    // The rules file the chart mounts from its ConfigMap.
-    const rules = path.join(dir, "rules.yaml");
-    await writeFile(rules, one(objects, "ConfigMap", "-collector-rules").data["rules.yaml"]);
     const args = ["run", "-d", "--name", name, "--net=host", "--read-only", "--tmpfs", "/tmp"];
     args.push("--cap-drop", "ALL", "--security-opt", "no-new-privileges");
-    args.push("-v", `${rules}:${env.RULES}:ro`);
+    // What the chart mounts from its ConfigMap and Secrets (rules, the NATS password file), readable by uid 10001.
+    const files = await writePodFiles(path.join(dir, "s-collector"), podFiles(objects, deploy, c), 0o444);
+    for (const [p, f] of Object.entries(files)) args.push("-v", `${f}:${p}:ro`);
     const runEnv = { ...env, NATS_URL: nats.url, LISTEN: `127.0.0.1:${port}` };
     for (const [k, v] of Object.entries(runEnv)) args.push("-e", `${k}=${v}`);
     containers.push(name);
