@@ -66,6 +66,19 @@ async function createStream(
   };
 }
 
+/** node-a.example's publisher with a buffer of 10 windows, started. */
+function startPublisher(server: NatsServer, logger: pino.Logger): SummaryPublisher {
+  const publisher = new SummaryPublisher({
+    servers: [server.url],
+    auth: {},
+    node: "node-a.example",
+    bufferWindows: 10,
+    logger,
+  });
+  publisher.start();
+  return publisher;
+}
+
 describe("SummaryPublisher (real nats-server with JetStream)", () => {
   let server: NatsServer | undefined;
   let publisher: SummaryPublisher | undefined;
@@ -80,14 +93,7 @@ describe("SummaryPublisher (real nats-server with JetStream)", () => {
     server = await startNatsServer();
     const stored = await createStream(server);
     const { logger } = capturingLogger();
-    publisher = new SummaryPublisher({
-      servers: [server.url],
-      auth: {},
-      node: "node-a.example",
-      bufferWindows: 10,
-      logger,
-    });
-    publisher.start();
+    publisher = startPublisher(server, logger);
     for (const seq of [0, 1, 2]) publisher.enqueue(summary(seq));
     await waitFor("3 published", () => publisher?.published === 3);
     publisher.enqueue(summary(1)); // the same window again (same idempotent id)
@@ -110,14 +116,7 @@ describe("SummaryPublisher (real nats-server with JetStream)", () => {
     await jetstream(nc).publish("tcpstate.v1.summary.squatter", "{}", { msgID: summaryMessageId(squat) });
     await nc.close();
     const { logger, lines } = capturingLogger();
-    publisher = new SummaryPublisher({
-      servers: [server.url],
-      auth: {},
-      node: "node-a.example",
-      bufferWindows: 10,
-      logger,
-    });
-    publisher.start();
+    publisher = startPublisher(server, logger);
     publisher.enqueue(summary(0));
     publisher.enqueue(summary(1));
     await waitFor("2 published", () => publisher?.published === 2);
