@@ -10,6 +10,7 @@ import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { ConfigError } from "../../common/config-values.js";
+import { type HttpSinksConfig, httpSinkSettings } from "../config.js";
 import { retrySetUp } from "../jetstream-stream.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import { AlertEngine } from "./alert-engine.js";
@@ -23,10 +24,9 @@ import type { DeliveryQueue, DeliveryStats } from "./sinks/delivery-queue.js";
 import { ensureAlertStream, natsAlertSink, readAlertStream } from "./sinks/nats-sink.js";
 import { webhookSink } from "./sinks/webhook-sink.js";
 
-export interface AlertingOptions {
+/** The sinks' URLs and credentials are the config's `--alertmanager-*` and `--webhook-*` flags. */
+export interface AlertingOptions extends HttpSinksConfig {
   rules?: string | undefined;
-  alertmanagerUrl?: string | undefined;
-  webhookUrl?: string | undefined;
   /** How often Alertmanager is re-sent the firing alerts. */
   alertResendInterval: number;
   /** The alerts stream keeps events this long (the collector's --retention). */
@@ -97,14 +97,16 @@ export class Alerting {
       for (const q of this.queues) q.push(event);
       this.alertmanager?.notify();
     });
-    if (opts.webhookUrl) {
-      const q = webhookSink(opts.webhookUrl, log);
+    const webhook = httpSinkSettings(opts, "webhook");
+    if (webhook) {
+      const q = webhookSink(webhook, log);
       this.queues.push(q);
       this.sinks.set("webhook", q);
     }
-    if (opts.alertmanagerUrl) {
+    const alertmanager = httpSinkSettings(opts, "alertmanager");
+    if (alertmanager) {
       this.alertmanager = new AlertmanagerSink({
-        url: opts.alertmanagerUrl,
+        target: alertmanager,
         resendIntervalMs: opts.alertResendInterval,
         logger: log,
         alerts: () => ({ firing: this.engine.firingEvents(), resolved: this.engine.resolvedEvents() }),

@@ -8,7 +8,7 @@
  */
 import type { Logger } from "pino";
 import type { AlertEvent } from "../alert-event.js";
-import { postJson } from "./http-post.js";
+import { type HttpSinkSettings, postToSink, sinkLabel } from "./http-sink-target.js";
 
 export interface AlertmanagerAlert {
   labels: Record<string, string>;
@@ -51,7 +51,8 @@ export function alertmanagerEndpoint(url: string): string {
 }
 
 export interface AlertmanagerSinkOptions {
-  url: string;
+  /** The Alertmanager's URL (the API path is added) and credentials. */
+  target: HttpSinkSettings;
   resendIntervalMs: number;
   logger: Logger;
   alerts(): { firing: AlertEvent[]; resolved: AlertEvent[] };
@@ -67,10 +68,13 @@ export class AlertmanagerSink {
   private inFlight: Promise<void> | undefined;
   private again = false;
   private failures = 0;
-  private readonly endpoint: string;
+  private readonly endpoint: HttpSinkSettings;
+  /** The endpoint as logged: userinfo redacted. */
+  private readonly label: string;
 
   constructor(private readonly opts: AlertmanagerSinkOptions) {
-    this.endpoint = alertmanagerEndpoint(opts.url);
+    this.endpoint = { ...opts.target, url: alertmanagerEndpoint(opts.target.url) };
+    this.label = sinkLabel(this.endpoint);
   }
 
   /** Posts now, then every resend interval (sooner after a failure, with backoff). */
@@ -104,16 +108,16 @@ export class AlertmanagerSink {
     const payload = alertmanagerPayload(firing, resolved, Date.now(), this.opts.resendIntervalMs);
     if (payload.length === 0) return;
     try {
-      await postJson(this.endpoint, payload);
+      await postToSink(this.endpoint, payload);
       this.sent += payload.length;
       if (this.failures > 0)
-        this.opts.logger.info({ sink: "alertmanager", url: this.endpoint }, "Alertmanager reachable again");
+        this.opts.logger.info({ sink: "alertmanager", url: this.label }, "Alertmanager reachable again");
       this.failures = 0;
     } catch (err) {
       this.errors++;
       if (this.failures === 0)
         this.opts.logger.error(
-          { sink: "alertmanager", url: this.endpoint, err: (err as Error).message, alerts: payload.length },
+          { sink: "alertmanager", url: this.label, err: (err as Error).message, alerts: payload.length },
           "cannot post alerts to Alertmanager; retrying with backoff",
         );
       this.failures++;

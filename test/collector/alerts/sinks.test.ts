@@ -76,7 +76,7 @@ describe("Alertmanager sink (real Alertmanager)", () => {
     let firing = [event("a", "firing", startsAt), event("b", "firing", startsAt)];
     let resolved: AlertEvent[] = [];
     const sink = new AlertmanagerSink({
-      url: am.url,
+      target: { sink: "alertmanager", url: am.url },
       resendIntervalMs: 1000,
       logger,
       alerts: () => ({ firing, resolved }),
@@ -230,7 +230,7 @@ describe("webhook sink (real HTTP server)", () => {
 
   it("delivers every event in order, retrying a failing receiver with backoff", async () => {
     failNext = 2;
-    const sink = webhookSink(url, logger);
+    const sink = webhookSink({ sink: "webhook", url }, logger);
     sink.push(event("a", "firing"));
     sink.push(event("b", "firing"));
     sink.push(event("a", "resolved"));
@@ -247,7 +247,7 @@ describe("webhook sink (real HTTP server)", () => {
   });
 
   it("a receiver that is down fills the bounded queue: the oldest are dropped and counted", async () => {
-    const sink = webhookSink("http://127.0.0.1:1/hook", logger, 3);
+    const sink = webhookSink({ sink: "webhook", url: "http://127.0.0.1:1/hook" }, logger, 3);
     for (const pod of ["a", "b", "c", "d", "e"]) sink.push(event(pod, "firing"));
     expect(sink.dropped).toBe(2);
     expect(sink.queued).toBe(3);
@@ -258,7 +258,10 @@ describe("webhook sink (real HTTP server)", () => {
   it("a receiver that rejects an event (4xx) does not block the ones after it", async () => {
     const rejecting = http.createServer((_req, res) => res.writeHead(400).end("bad"));
     await new Promise<void>((r) => rejecting.listen(0, "127.0.0.1", r));
-    const sink = webhookSink(`http://127.0.0.1:${(rejecting.address() as AddressInfo).port}/`, logger);
+    const sink = webhookSink(
+      { sink: "webhook", url: `http://127.0.0.1:${(rejecting.address() as AddressInfo).port}/` },
+      logger,
+    );
     sink.push(event("a", "firing"));
     sink.push(event("b", "firing"));
     await expect.poll(() => sink.dropped, { timeout: 5000 }).toBe(2);
