@@ -6,6 +6,12 @@ import { NATS_CONFIG_SHAPE } from "./wire/nats-connection.js";
 
 const path = z.string().min(1, "must not be empty");
 
+/**
+ * /events on the agent's HTTP listener: `auto` serves it only without --nats-url (in a cluster the collector
+ * relays events, under its own access and limits), `on` also with NATS, `off` never.
+ */
+export const HTTP_EVENTS_MODES = ["auto", "on", "off"] as const;
+
 export const AgentConfigSchema = z
   .object({
     nodeName: z
@@ -26,6 +32,7 @@ export const AgentConfigSchema = z
     events: z.enum(EVENTS_MODES).default("on-demand"),
     maxLabels: z.coerce.number().int().min(0).max(64).default(16),
     eventsPerSecond: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+    httpEvents: z.enum(HTTP_EVENTS_MODES).default("auto"),
     logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
   })
   .transform((c, ctx) => {

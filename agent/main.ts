@@ -142,6 +142,8 @@ export async function runAgent(
     registry: metrics.registry,
     logger,
     subscribeEvents: (fn) => events.subscribe(fn),
+    httpEvents: config.httpEvents,
+    nats: publisher !== null,
     readiness: () => {
       const waitingFor: string[] = [];
       if (!supervisor.isReady) waitingFor.push("bpftrace probes");

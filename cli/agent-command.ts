@@ -103,6 +103,13 @@ export const AGENT_FLAGS: readonly Flag[] = [
     def: "10000",
   },
   {
+    key: "httpEvents",
+    flag: "--http-events <mode>",
+    env: "HTTP_EVENTS",
+    help: "/events on --metrics-addr: auto (only without --nats-url; with it `tail` goes through the collector), on, off",
+    def: "auto",
+  },
+  {
     key: "logLevel",
     flag: "--log-level <level>",
     env: "LOG_LEVEL",

@@ -1,9 +1,50 @@
 import { Command } from "commander";
 import { pino } from "pino";
-import { CollectorConfigSchema } from "../collector/config.js";
+import {
+  HTTP_SINK_CREDENTIAL_OPTIONS,
+  type HttpSinkName,
+  type HttpSinkOption,
+  sinkOptionFlag,
+  sinkOptionKey,
+} from "../collector/alerts/sinks/http-sink-target.js";
+import { CollectorStartupConfigSchema } from "../collector/config.js";
+import { DEFAULT_MODEL_LIMITS } from "../collector/model/cluster-model.js";
 import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
 import { stopOnSignals } from "./service-lifecycle.js";
 import { UsageError } from "./usage-error.js";
+
+/** The argument and help of an HTTP sink's credential flags; the files are read again on every send. */
+const HTTP_SINK_FLAG_HELP: Record<
+  (typeof HTTP_SINK_CREDENTIAL_OPTIONS)[number],
+  [arg: string, help: string]
+> = {
+  bearerTokenFile: ["<path>", "file holding a bearer token (Authorization: Bearer), re-read on each send"],
+  basicAuthUser: ["<user>", "basic-auth user (or user:password@ in the URL)"],
+  basicAuthPasswordFile: ["<path>", "file holding the basic-auth password, re-read on each send"],
+  headersFile: ["<path>", "file of extra headers, one 'Name: value' a line, re-read on each send"],
+  tlsCaFile: ["<path>", "PEM CA bundle that verifies the server, instead of the system's CAs"],
+  tlsCertFile: ["<path>", "PEM client certificate (mutual TLS), with the key file"],
+  tlsKeyFile: ["<path>", "PEM key of the client certificate, unencrypted"],
+};
+
+/** `--<sink>-url` and its credential flags; the env var of `--webhook-tls-ca-file` is WEBHOOK_TLS_CA_FILE. */
+function httpSinkFlags(sink: HttpSinkName, title: string, urlHelp: string): Flag[] {
+  const flag = (option: HttpSinkOption, arg: string, help: string): Flag => {
+    const name = sinkOptionFlag(sink, option);
+    return {
+      key: sinkOptionKey(sink, option),
+      flag: `${name} ${arg}`,
+      env: name.slice(2).replace(/-/g, "_").toUpperCase(),
+      help,
+    };
+  };
+  return [
+    flag("url", "<url>", urlHelp),
+    ...HTTP_SINK_CREDENTIAL_OPTIONS.map((o) =>
+      flag(o, HTTP_SINK_FLAG_HELP[o][0], `${title}: ${HTTP_SINK_FLAG_HELP[o][1]}`),
+    ),
+  ];
+}
 
 export const COLLECTOR_FLAGS: readonly Flag[] = [
   ...NATS_FLAGS,
@@ -13,6 +54,19 @@ export const COLLECTOR_FLAGS: readonly Flag[] = [
     env: "LISTEN",
     help: "serve the API, /metrics, /healthz, /readyz here",
     def: ":8080",
+  },
+  {
+    key: "allowedHosts",
+    flag: "--allowed-hosts <names>",
+    env: "ALLOWED_HOSTS",
+    help: "host names (comma-separated, *.suffix allowed) the API answers besides IPs, localhost and cluster names",
+  },
+  {
+    key: "maxStreamClients",
+    flag: "--max-stream-clients <n>",
+    env: "MAX_STREAM_CLIENTS",
+    help: "live event streams (tail) served at once; more are answered 503",
+    def: "16",
   },
   {
     key: "retention",
@@ -48,18 +102,8 @@ export const COLLECTOR_FLAGS: readonly Flag[] = [
     env: "RULES",
     help: "alert rules file (YAML), reloaded on change (default: the built-in rules)",
   },
-  {
-    key: "alertmanagerUrl",
-    flag: "--alertmanager-url <url>",
-    env: "ALERTMANAGER_URL",
-    help: "send alerts to this Alertmanager (v2 API)",
-  },
-  {
-    key: "webhookUrl",
-    flag: "--webhook-url <url>",
-    env: "WEBHOOK_URL",
-    help: "POST each firing and resolved alert here as JSON",
-  },
+  ...httpSinkFlags("alertmanager", "Alertmanager", "send alerts to this Alertmanager (v2 API)"),
+  ...httpSinkFlags("webhook", "webhook", "POST each firing and resolved alert here as JSON"),
   {
     key: "alertResendInterval",
     flag: "--alert-resend-interval <duration>",
@@ -88,6 +132,20 @@ export const COLLECTOR_FLAGS: readonly Flag[] = [
     def: "5000",
   },
   {
+    key: "maxNodes",
+    flag: "--max-nodes <n>",
+    env: "MAX_NODES",
+    help: "nodes tracked at most; summaries of further ones are shed (counted in tcpstate_collector_shed_total)",
+    def: String(DEFAULT_MODEL_LIMITS.maxNodes),
+  },
+  {
+    key: "maxPods",
+    flag: "--max-pods <n>",
+    env: "MAX_PODS",
+    help: "pods (and host/netns entries) tracked at most; further ones are shed (counted)",
+    def: String(DEFAULT_MODEL_LIMITS.maxPods),
+  },
+  {
     key: "logLevel",
     flag: "--log-level <level>",
     env: "LOG_LEVEL",
@@ -107,7 +165,7 @@ export function collectorCommand(): Command {
     );
   addFlags(cmd, COLLECTOR_FLAGS);
   cmd.action(async (opts: Record<string, unknown>) => {
-    const parsed = CollectorConfigSchema.safeParse(opts);
+    const parsed = CollectorStartupConfigSchema.safeParse(opts);
     if (!parsed.success) throw new UsageError(describeConfigIssues(parsed.error, COLLECTOR_FLAGS));
     const config = parsed.data;
     const logger = pino({ level: config.logLevel, base: { component: "collector" } }, pino.destination(2));

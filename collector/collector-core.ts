@@ -3,7 +3,7 @@ import { kubeConfigAvailable, loadKubeConfig } from "../common/kube-list-watch.j
 import type { Readiness } from "../common/service-http.js";
 import { type Alerting, createAlerting } from "./alerts/alerting.js";
 import { collectorMetrics, type IngestCounts } from "./collector-metrics.js";
-import type { CollectorConfig } from "./config.js";
+import type { CollectorConfig, HttpSinksConfig } from "./config.js";
 import { startCollectorHttp } from "./http/collector-http.js";
 import { type EventFeed, EventTap } from "./live/event-tap.js";
 import { ClusterModel } from "./model/cluster-model.js";
@@ -13,17 +13,20 @@ import { podMetricsText } from "./pod-metrics.js";
 export type CollectorCoreConfig = Pick<
   CollectorConfig,
   | "listen"
+  | "allowedHosts"
+  | "maxStreamClients"
   | "retention"
   | "duplicateWindow"
   | "history"
   | "rules"
-  | "alertmanagerUrl"
-  | "webhookUrl"
   | "alertResendInterval"
   | "kubeconfig"
   | "peerNames"
   | "maxExportedPods"
->;
+  | "maxNodes"
+  | "maxPods"
+> &
+  HttpSinksConfig;
 
 export interface CollectorCore {
   readonly model: ClusterModel;
@@ -42,7 +45,10 @@ export async function startCollectorCore(
   logger: Logger,
   source: { ingest: IngestCounts; eventFeed(): EventFeed | undefined; readiness(): Readiness },
 ): Promise<CollectorCore> {
-  const model = new ClusterModel(config.history, config.retention);
+  const model = new ClusterModel(config.history, config.retention, Date.now, {
+    maxNodes: config.maxNodes,
+    maxPods: config.maxPods,
+  });
   const alerting = createAlerting(model, { ...config, logger: logger.child({ part: "alerts" }) });
   const peers =
     config.peerNames === "on" && kubeConfigAvailable(config.kubeconfig)
@@ -63,6 +69,8 @@ export async function startCollectorCore(
     peers,
     events,
     routes: alerting.routes,
+    allowedHosts: config.allowedHosts,
+    streamLimits: { maxClients: config.maxStreamClients },
     logger,
     readiness: () => source.readiness(),
   });

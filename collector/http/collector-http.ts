@@ -5,14 +5,16 @@ import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
 import { GAUGE_STATES } from "../../agent/wire/gauges.js";
+import { decodeComponent } from "../../common/request-target.js";
 import {
+  BadRequestError,
   type Readiness,
   type ServiceHttp,
   type ServiceHttpOptions,
   sendJson,
   startServiceHttp,
 } from "../../common/service-http.js";
-import type { EventTap } from "../live/event-tap.js";
+import { EVENTS_NOT_CONNECTED, type EventTap } from "../live/event-tap.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PeerLookup } from "../peers/peer-directory.js";
 import { findPod, listPods, podDetail } from "../query/pod-query.js";
@@ -38,6 +40,8 @@ export interface CollectorHttpOptions {
   clock?: () => number;
   /** More GET routes from other parts of the collector (alerts). */
   routes?: ServiceHttpOptions["routes"];
+  allowedHosts?: ServiceHttpOptions["allowedHosts"];
+  streamLimits?: ServiceHttpOptions["streamLimits"];
 }
 
 const STATE_LIST = z
@@ -106,7 +110,14 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
         sendJson(res, 200, listPods(model, peers, parseQuery(PodListQuerySchema, url.searchParams), now())),
       "/api/v1/pods/*": (url, res) => {
         const q = parseQuery(PodDetailQuerySchema, url.searchParams);
-        const parts = url.pathname.slice("/api/v1/pods/".length).split("/").map(decodeURIComponent);
+        const parts = url.pathname
+          .slice("/api/v1/pods/".length)
+          .split("/")
+          .map((segment) => {
+            const decoded = decodeComponent(segment);
+            if (decoded === null) throw new BadRequestError("path", `path segment "${segment}" is no UTF-8`);
+            return decoded;
+          });
         if (parts.length !== 2 || !parts[0] || !parts[1])
           return sendJson(res, 404, {
             error: `expected /api/v1/pods/{namespace}/{name}, got ${url.pathname}`,
@@ -129,17 +140,12 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
           nodes: [...model.nodeStates()].map((n) => ({ ...perNode.get(n.node), ...n })),
         });
       },
-      "/api/v1/events": (url, res) => {
+      "/api/v1/events": (url, res, { streams }) => {
         const q = parseQuery(EventQuerySchema, url.searchParams);
-        let stop: () => void;
-        try {
-          stop = opts.events.watch({ ...q, states: q.state }, (e) => res.write(`${JSON.stringify(e)}\n`));
-        } catch (err) {
-          return sendJson(res, 503, { error: (err as Error).message });
-        }
-        res.writeHead(200, { "content-type": "application/x-ndjson", "cache-control": "no-cache" });
-        res.flushHeaders();
-        res.on("close", stop);
+        if (!opts.events.connected) return sendJson(res, 503, { error: EVENTS_NOT_CONNECTED });
+        const stream = streams.open(res);
+        if (!stream) return;
+        stream.whenClosed(opts.events.watch({ ...q, states: q.state }, (line) => stream.writeLine(line)));
       },
       ...opts.routes,
     },

@@ -50,13 +50,16 @@ export interface EventFeed {
   open(onEvent: (e: TransitionEvent) => void): () => void;
 }
 
+/** Why live events cannot be watched: the collector is not connected to NATS. */
+export const EVENTS_NOT_CONNECTED = "not connected to NATS: live events come from the agents through it";
+
 /**
  * The live transition stream for `tail` clients of the collector: while at least one watches, the feed is open
- * and each transition goes, named, to every watcher whose filter it passes; when the last one leaves the feed
- * closes (so the agents' per-event bpftrace stops).
+ * and each transition goes, named, to every watcher whose filter it passes, as one NDJSON line serialized once
+ * for all of them; when the last one leaves the feed closes (so the agents' per-event bpftrace stops).
  */
 export class EventTap {
-  private readonly watchers = new Set<{ filter: EventFilter; send(e: EnrichedEvent): void }>();
+  private readonly watchers = new Set<{ filter: EventFilter; send(line: string): void }>();
   private close: (() => void) | undefined;
 
   constructor(
@@ -64,18 +67,26 @@ export class EventTap {
     private readonly peers: PeerLookup | null,
   ) {}
 
-  /** Starts relaying matching events to `send`; returns the function that stops it. Throws without a feed. */
-  watch(filter: EventFilter, send: (e: EnrichedEvent) => void): () => void {
+  /** Whether watch() can start now (connected to NATS). */
+  get connected(): boolean {
+    return this.feed() !== undefined;
+  }
+
+  /**
+   * Starts relaying matching events to `send`, each as one line ending in "\n"; returns the function that stops
+   * it. Throws without a feed.
+   */
+  watch(filter: EventFilter, send: (line: string) => void): () => void {
     const feed = this.feed();
-    if (!feed) throw new Error("not connected to NATS: live events come from the agents through it");
+    if (!feed) throw new Error(EVENTS_NOT_CONNECTED);
     const watcher = { filter, send };
     this.watchers.add(watcher);
     this.close ??= feed.open((raw) => {
-      let event: EnrichedEvent | undefined;
+      let line: string | undefined;
       for (const w of this.watchers) {
         if (!matchesEvent(raw, w.filter)) continue;
-        event ??= enrichEvent(raw, this.peers);
-        w.send(event);
+        line ??= `${JSON.stringify(enrichEvent(raw, this.peers))}\n`;
+        w.send(line);
       }
     });
     return () => {

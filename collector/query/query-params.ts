@@ -1,6 +1,7 @@
 /** The HTTP API's query parameters: one zod schema per endpoint, errors that name the parameter. */
 import { z } from "zod";
 import { duration } from "../../common/config-values.js";
+import { isReservedParameter } from "../../common/request-target.js";
 import { BadRequestError } from "../../common/service-http.js";
 
 export const SORT_KEYS = ["churn", "time_wait", "syn_recv", "close_wait", "failed_connects"] as const;
@@ -35,10 +36,17 @@ export const RollupQuerySchema = z.strictObject({
 
 export class QueryError extends BadRequestError {}
 
-/** Parses URL parameters with `schema`; a bad or unknown one throws a QueryError naming it. */
+/**
+ * Parses URL parameters with `schema`; a bad, unknown, repeated or reserved one (`__proto__`, `constructor`)
+ * throws a QueryError naming it. The parameters land in an object without a prototype: no key can reach one.
+ */
 export function parseQuery<S extends z.ZodType>(schema: S, params: URLSearchParams): z.output<S> {
-  const raw: Record<string, string> = {};
-  for (const [key, value] of params) raw[key] = value;
+  const raw: Record<string, string> = Object.create(null);
+  for (const [key, value] of params) {
+    if (isReservedParameter(key)) throw new QueryError(key, `parameter name "${key}" is not accepted`);
+    if (Object.hasOwn(raw, key)) throw new QueryError(key, `parameter ${key} given more than once`);
+    raw[key] = value;
+  }
   const result = schema.safeParse(raw);
   if (result.success) return result.data;
   const issue = result.error.issues[0] as z.core.$ZodIssue;

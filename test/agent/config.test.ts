@@ -75,6 +75,7 @@ describe("AgentConfigSchema", () => {
       events: "on-demand",
       maxLabels: 16,
       eventsPerSecond: 10_000,
+      httpEvents: "auto",
       logLevel: "info",
     });
   });
