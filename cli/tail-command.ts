@@ -8,7 +8,8 @@ import { UsageError } from "./usage-error.js";
 
 /** One transition as one line, escaped for the terminal (names and peers come from the cluster and DNS). */
 export function eventLine(e: EnrichedEvent): string {
-  const time = new Date(e.time).toISOString().slice(11, 23);
+  const at = new Date(e.time);
+  const time = Number.isNaN(at.getTime()) ? "--:--:--.---" : at.toISOString().slice(11, 23);
   const who = e.namespace ? `${e.namespace}/${e.pod}` : `${e.pod}@${e.node}`;
   const peer = e.peer ? ` (${e.peer})` : "";
   return escapeForTerminal(
@@ -42,13 +43,24 @@ export function tailCommand(): Command {
       process.once("SIGINT", stop);
       process.once("SIGTERM", stop);
       for await (const line of streamLines(server, `/api/v1/events?${q}`, abort.signal)) {
-        let event: EnrichedEvent;
+        let event: EnrichedEvent | { dropped: number };
         try {
-          event = JSON.parse(line) as EnrichedEvent;
+          event = JSON.parse(line) as EnrichedEvent | { dropped: number };
         } catch {
           throw new ServerError(
             `the live stream from ${server} sent a line that is not JSON: ${line.slice(0, 200)}`,
           );
+        }
+        // The collector dropped events this client read too slowly to take: said, in JSON as the stream says it.
+        if ("dropped" in event && opts.output !== "json") {
+          process.stderr.write(
+            `tcpstate: ${Number(event.dropped)} events dropped: this output was read too slowly\n`,
+          );
+          continue;
+        }
+        if ("dropped" in event) {
+          process.stdout.write(`${jsonForTerminal(event)}\n`);
+          continue;
         }
         // Written anew, not passed through: the line as received could carry raw terminal controls.
         process.stdout.write(`${opts.output === "json" ? jsonForTerminal(event) : eventLine(event)}\n`);

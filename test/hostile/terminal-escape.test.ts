@@ -38,6 +38,13 @@ const SHOWN = {
   comm: "\\x1b]0;pwned\\x07-4242",
 };
 
+/**
+ * What alerts show of the pod: the engine turns C0 and C1 controls into spaces before labels travel (to
+ * Alertmanager, webhooks), and the terminal escaping still shows what is left (the bidi override).
+ */
+const ALERT_POD = "web- [2J ]0;pwned \u202e1";
+const ALERT_SHOWN = { pod: "web- [2J ]0;pwned \\u202e1", node: "node- 1" };
+
 /** Code points a terminal acts on or hides: C0, DEL and C1, zero-width, separators, bidi, joiners, BOM. */
 const CONTROL: readonly [number, number][] = [
   [0x00, 0x1f],
@@ -173,7 +180,7 @@ describe("terminal escaping of hostile names: alerts, tail and errors", () => {
     );
     for (const summary of hostileWindows()) engine.apply(summary);
     alerts = engine.list("firing");
-    expect(alerts.map((a) => a.labels.pod)).toEqual([POD]);
+    expect(alerts.map((a) => a.labels.pod)).toEqual([ALERT_POD]);
 
     server = http.createServer((req, res) => {
       const path = new URL(req.url ?? "/", "http://x").pathname;
@@ -183,6 +190,10 @@ describe("terminal escaping of hostile names: alerts, tail and errors", () => {
       } else if (path === "/api/v1/events") {
         res.writeHead(200, { "content-type": "application/x-ndjson" });
         res.end(`${JSON.stringify(event)}\n`);
+      } else if (path === "/dropping/api/v1/events") {
+        // A client the collector had to drop events for is told so in the stream, between events.
+        res.writeHead(200, { "content-type": "application/x-ndjson" });
+        res.end(`${JSON.stringify(event)}\n{"dropped":3}\n${JSON.stringify(event)}\n`);
       } else if (path === "/broken/api/v1/events") {
         res.writeHead(200, { "content-type": "application/x-ndjson" });
         res.end(`not json${PWN}\n`);
@@ -203,8 +214,8 @@ describe("terminal escaping of hostile names: alerts, tail and errors", () => {
     expect(code).toBe(0);
     expectSafe(stdout);
     const [header, row] = stdout.trimEnd().split("\n") as [string, string];
-    expect(row.indexOf(SHOWN.pod)).toBe(header.indexOf("POD"));
-    expect(row.indexOf(SHOWN.node)).toBe(header.indexOf("NODE"));
+    expect(row.indexOf(ALERT_SHOWN.pod)).toBe(header.indexOf("POD"));
+    expect(row.indexOf(ALERT_SHOWN.node)).toBe(header.indexOf("NODE"));
     expect(row).toContain("CLOSE_WAIT sockets and not decreasing");
   });
 
@@ -218,6 +229,21 @@ describe("terminal escaping of hostile names: alerts, tail and errors", () => {
     expect(json.code).toBe(0);
     expectSafe(json.stdout);
     expect(JSON.parse(json.stdout)).toEqual(event);
+  });
+
+  it("`tail` says how many events the collector dropped for it and goes on", async () => {
+    const text = await runCli(["tail", "--server", `${url}/dropping`]);
+    expect(text.code).toBe(0);
+    expect(text.stdout.trimEnd().split("\n")).toHaveLength(2);
+    expect(text.stderr).toContain("3 events dropped");
+    const json = await runCli(["tail", "-o", "json", "--server", `${url}/dropping`]);
+    expect(json.code).toBe(0);
+    expect(
+      json.stdout
+        .trimEnd()
+        .split("\n")
+        .map((l) => JSON.parse(l)),
+    ).toEqual([event, { dropped: 3 }, event]);
   });
 
   it("a stream line that is not JSON ends `tail` with an escaped message, no stack trace", async () => {
@@ -271,7 +297,7 @@ describe("terminal escaping of hostile names: the live table of `tcpstate local`
     const podRow = lines.find((l) => l.startsWith(SHOWN.namespace)) as string;
     expect(podRow.indexOf(SHOWN.pod)).toBe(header.indexOf("POD"));
     const alertLine = lines.find((l) => l.startsWith("FIRING")) as string;
-    expect(alertLine.startsWith(`FIRING CloseWaitLeak ${SHOWN.namespace}/${SHOWN.pod} — `)).toBe(true);
+    expect(alertLine.startsWith(`FIRING CloseWaitLeak ${SHOWN.namespace}/${ALERT_SHOWN.pod} — `)).toBe(true);
     expect(alertLine).toContain("CLOSE_WAIT sockets and not decreasing");
   });
 });
