@@ -155,7 +155,7 @@ export async function startServiceHttp(opts: ServiceHttpOptions): Promise<Servic
       return refusals.refuse(
         res,
         "host",
-        `Host ${JSON.stringify(host)} is not served: use an IP address, localhost, the Service's cluster DNS name, or list the name with --allowed-hosts`,
+        `Host ${JSON.stringify(host)} is not served: use an IP address, localhost or a cluster DNS name (the collector also answers names listed with --allowed-hosts)`,
       );
     const url = targetUrl(target);
     switch (url.pathname) {

@@ -40,6 +40,8 @@ export function startAgentHttp(opts: AgentHttpOptions): Promise<ServiceHttp> {
   };
   return startServiceHttp({
     ...opts,
+    // Against DNS rebinding (a standalone agent on a laptop, a node IP): local, IP and cluster names only.
+    allowedHosts: [],
     routes: {
       "/events": (_url, res, { streams }) => {
         if (off) return sendJson(res, 404, { error: off });

@@ -19,6 +19,7 @@ const HOSTILE: [string, string, number, string][] = [
   ["a 9000-character target", request(`/metrics?${"a".repeat(9000)}`), 414, "target_too_long"],
   ["DELETE", request("/metrics", { method: "DELETE" }), 405, "method"],
   ["CONNECT", "CONNECT 127.0.0.1:22 HTTP/1.1\r\nHost: 127.0.0.1:22\r\n\r\n", 405, "method"],
+  ["a public host name (DNS rebinding)", request("/metrics", { host: "evil.example.com" }), 400, "host"],
 ];
 
 describe("the agent under hostile requests (built CLI, standalone, real bpftrace)", () => {
@@ -41,6 +42,17 @@ describe("the agent under hostile requests (built CLI, standalone, real bpftrace
     expect((await agent.get("/metrics")).status).toBe(200);
     expect(await refusedCount(agent.metricsPort, reason)).toBe(before + 1);
     expect(JSON.parse(answer.body)).toMatchObject({ error: expect.any(String), reason });
+  });
+
+  it("answers the names Prometheus and port-forwards use: IPs, localhost, cluster names", async () => {
+    for (const host of [
+      "127.0.0.1:9464",
+      "[::1]:9464",
+      "localhost:9464",
+      "tcpstate-agent",
+      "a.b.svc.cluster.local",
+    ])
+      expect((await rawRequest(agent.metricsPort, request("/healthz", { host }))).status, host).toBe(200);
   });
 
   it("sends the security headers", async () => {
