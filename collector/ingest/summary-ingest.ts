@@ -151,8 +151,8 @@ export class SummaryIngest {
     );
     const info = await consumer.info(true);
     this.pending = info.num_pending;
-    // Nothing to read: the replay (if any) is over.
-    if (info.num_pending === 0) this.caughtUpAt(0);
+    // Nothing to read: the replay (if any) is over, or the lag made up.
+    if (info.num_pending === 0 && (!this.replayed || this.behind)) this.caughtUpAt(0);
     return consumer.consume({ max_bytes: PULL_MAX_BYTES });
   }
 
