@@ -74,4 +74,14 @@ describe("encoded series sums", () => {
       expect(into.failed_connects).toBe(kept.reduce((n, p) => n + p.window.failed_connects, 0));
     }
   });
+
+  it("sums past 2^32 without wrapping: a pod opening billions of connections ranks as busy, not idle", () => {
+    const a = new RecentActivity();
+    const t0 = 1_800_000_000_000;
+    // Six windows in one bucket, each at the wire contract's per-window maximum (2^32 − 1).
+    const max = 2 ** 32 - 1;
+    for (let i = 1; i <= 6; i++) a.add(t0 + i * 5000, 5000, { ...zeroCounters(), active_opens: max });
+    const out = a.sumSince(t0, t0 + 30_000, emptyActivitySum());
+    expect(out.opens).toBe(6 * max);
+  });
 });
