@@ -1,5 +1,6 @@
 /** Renders helm/tcpstate with the real helm (scripts/helm.sh installs it) and finds objects in the result. */
 import { spawnSync } from "node:child_process";
+import { readdirSync } from "node:fs";
 import path from "node:path";
 import { parseAllDocuments } from "yaml";
 import { repoRoot } from "../support/agent-process.js";
@@ -92,11 +93,8 @@ export function envOf(c: Container): Record<string, unknown> {
   return out;
 }
 
-/** The ci/*.yaml values files of the chart. */
-export const CI_VALUES = [
-  "ci/external-nats-values.yaml",
-  "ci/capabilities-values.yaml",
-  "ci/monitoring-values.yaml",
-  "ci/ha-collector-values.yaml",
-  "ci/custom-rules-values.yaml",
-];
+/** The ci/*.yaml values files of the chart, read from the directory so that a new one is linted too. */
+export const CI_VALUES = readdirSync(path.join(CHART, "ci"))
+  .filter((f) => f.endsWith(".yaml"))
+  .sort()
+  .map((f) => `ci/${f}`);

@@ -83,3 +83,32 @@ export function localEnv(
 ): Record<string, string> {
   return Object.fromEntries(Object.entries(env).map(([k, v]) => [k, written[v] ?? v]));
 }
+
+/** A Secret the user creates (the chart only names it), for podFiles and podEnv to resolve. */
+export function userSecret(name: string, stringData: Record<string, string>): K8sObject {
+  return { apiVersion: "v1", kind: "Secret", metadata: { name }, stringData };
+}
+
+/**
+ * A container's env as the kubelet gives it: plain values, and each secretKeyRef's value from its Secret in
+ * `objects` (a missing Secret or key keeps the pod from starting, so it throws here too).
+ */
+export function podEnv(objects: K8sObject[], c: Container): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of (c.env ?? []) as { name: string; value?: string; valueFrom?: Record<string, unknown> }[]) {
+    if (e.valueFrom === undefined) {
+      env[e.name] = e.value ?? "";
+      continue;
+    }
+    const ref = e.valueFrom.secretKeyRef as { name: string; key: string } | undefined;
+    if (!ref)
+      throw new Error(
+        `env ${e.name}: only secretKeyRef is resolved here, got ${JSON.stringify(e.valueFrom)}`,
+      );
+    const secret = objects.find((o) => o.kind === "Secret" && o.metadata.name === ref.name);
+    const value = secret ? contents(secret)[ref.key] : undefined;
+    if (value === undefined) throw new Error(`env ${e.name}: Secret ${ref.name} has no key ${ref.key}`);
+    env[e.name] = value;
+  }
+  return env;
+}
