@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from "prom-client";
+import { registerBuildInfo } from "../common/build-info.js";
 import { COUNTER_NAMES } from "./wire/counters.js";
 import { GAUGE_STATES } from "./wire/gauges.js";
 import type { NodeSummary } from "./wire/summary.js";
@@ -82,6 +83,7 @@ export class AgentMetrics {
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: "tcpstate_agent_" });
+    registerBuildInfo(this.registry);
   }
 
   /** Adds a window's counts; series of owners that are no longer reported are removed. */

@@ -2,6 +2,7 @@ import { fileURLToPath } from "node:url";
 import { CoreV1Api } from "@kubernetes/client-node";
 import type { Logger } from "pino";
 import { loadKubeConfig } from "../common/kube-list-watch.js";
+import { packageVersion } from "../common/version.js";
 import { AgentMetrics } from "./agent-metrics.js";
 import { CgroupIndex, findCgroup2Mount } from "./attribution/cgroup-index.js";
 import { NetnsAttributor } from "./attribution/netns-attributor.js";
@@ -61,7 +62,16 @@ export async function runAgent(
 ): Promise<RunningAgent> {
   const { emit, ownerView = (owner: Owner) => owner } = opts;
   const { version } = opts.preflighted ?? (await agentPreflight(config));
-  logger.info({ bpftrace: version, node: config.nodeName, standalone: config.standalone }, "starting agent");
+  logger.info(
+    {
+      version: packageVersion(),
+      nodejs: process.version,
+      bpftrace: version,
+      node: config.nodeName,
+      standalone: config.standalone,
+    },
+    "starting agent",
+  );
 
   const metrics = new AgentMetrics();
   // Filled in below: the per-event stream needs the attributor, the publisher's connection serves both.

@@ -2,6 +2,7 @@
 import { Command, CommanderError } from "commander";
 import { ProbeError } from "../agent/probe/probe-error.js";
 import { ConfigError } from "../common/config-values.js";
+import { packageVersion } from "../common/version.js";
 import { agentCommand } from "./agent-command.js";
 import { alertsCommand } from "./alerts-command.js";
 import { ServerError } from "./collector-client.js";
@@ -15,6 +16,7 @@ import { UsageError } from "./usage-error.js";
 
 const program = new Command("tcpstate")
   .description("Per-pod TCP connection churn, TIME_WAIT and SYN_RECV for Kubernetes")
+  .version(packageVersion(), "-V, --version", "print the tcpstate version")
   .showHelpAfterError()
   .exitOverride()
   .addCommand(agentCommand())

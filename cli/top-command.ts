@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import type { listPods, PodSummary } from "../collector/query/pod-query.js";
 import { SORT_KEYS } from "../collector/query/query-params.js";
+import { duration } from "../common/config-values.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
 import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
 import { rate, textTable } from "./text-table.js";
@@ -23,13 +24,24 @@ const HEADERS = [
 ];
 const WIDE = ["NODE", "WORKLOAD", "LISTENERS", "TOP DESTINATION"];
 
+/** --interval: a duration like every other duration flag (a bare number is refused, as there). */
+const WATCH_INTERVAL = duration(100, 3_600_000);
+
 /** A gauge as the table shows it: "~" marks an estimate (hostNetwork pods' TIME_WAIT). */
 function gauge(p: PodSummary, state: "ESTABLISHED" | "TIME_WAIT" | "SYN_RECV" | "CLOSE_WAIT"): string {
   if (!p.sockets) return "-";
   return `${p.estimated.includes(state) ? "~" : ""}${p.sockets[state]}`;
 }
 
-export function topTable(body: PodList, wide: boolean): string {
+/** The line under the table when idle entries were left out, with how to list them (`showHow`, if any). */
+export function hiddenIdleNote(hidden: number, showHow?: string): string {
+  if (hidden === 0) return "";
+  const what = hidden === 1 ? "1 idle entry" : `${hidden} idle entries`;
+  return `${what} (no transitions, sockets or listeners in the window) hidden${showHow ? `: ${showHow}` : ""}.`;
+}
+
+/** The table `top` prints; `showIdleHow` says how to list the idle entries it left out. */
+export function topTable(body: PodList, wide: boolean, showIdleHow?: string): string {
   const rows = body.pods.map((p) => {
     const c = p.counters;
     const row = [
@@ -57,9 +69,14 @@ export function topTable(body: PodList, wide: boolean): string {
     }
     return row;
   });
-  if (rows.length === 0)
-    return `No pods seen in the last ${escapeForTerminal(String(body.window.seconds))} s.`;
-  return textTable(wide ? [...HEADERS, ...WIDE] : HEADERS, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]));
+  // hiddenIdle is absent from a collector older than the idle filter: nothing said then.
+  const note = hiddenIdleNote(Number(body.hiddenIdle) || 0, showIdleHow);
+  const seconds = escapeForTerminal(String(body.window.seconds));
+  const table =
+    rows.length === 0
+      ? `No pods ${note ? "with activity" : "seen"} in the last ${seconds} s.`
+      : textTable(wide ? [...HEADERS, ...WIDE] : HEADERS, rows, new Set([2, 3, 4, 5, 6, 7, 8, 9, 10]));
+  return note ? `${table}\n${note}` : table;
 }
 
 export function topCommand(): Command {
@@ -73,7 +90,8 @@ export function topCommand(): Command {
     .option("--window <duration>", "counters and churn over this window (e.g. 1m, 5m, 1h)", "5m")
     .option("--limit <n>", "rows", "20")
     .option("-w, --watch", "redraw every --interval until interrupted")
-    .option("--interval <seconds>", "redraw interval with --watch", "2")
+    .option("--interval <duration>", "redraw interval with --watch (e.g. 500ms, 2s, 1m)", "2s")
+    .option("--show-idle", "also list entries with no transitions, sockets or listeners in the window")
     .addOption(
       new Option("-o, --output <format>", "output format")
         .choices(["table", "wide", "json"])
@@ -85,12 +103,15 @@ export function topCommand(): Command {
       const server = serverUrl(opts.server);
       const q = new URLSearchParams({ sort: opts.sort, window: opts.window, limit: opts.limit });
       for (const key of ["namespace", "node", "workload"] as const) if (opts[key]) q.set(key, opts[key]);
-      const interval = Number(opts.interval);
-      if (!(interval > 0))
-        throw new UsageError(`invalid --interval "${opts.interval}": expected seconds > 0`);
+      if (opts.showIdle) q.set("idle", "show");
+      const interval = WATCH_INTERVAL.safeParse(opts.interval);
+      if (!interval.success)
+        throw new UsageError(`invalid --interval: ${interval.error.issues[0]?.message ?? "not a duration"}`);
       const render = async () => {
         const body = await getJson<PodList>(server, `/api/v1/pods?${q}`);
-        return opts.output === "json" ? jsonForTerminal(body, 2) : topTable(body, opts.output === "wide");
+        return opts.output === "json"
+          ? jsonForTerminal(body, 2)
+          : topTable(body, opts.output === "wide", "--show-idle lists them");
       };
       if (!opts.watch) {
         process.stdout.write(`${await render()}\n`);
@@ -101,7 +122,7 @@ export function topCommand(): Command {
         const text = await render();
         // In place on a terminal (cursor home, clear), one screen after another elsewhere.
         process.stdout.write(tty ? `\x1b[H\x1b[2J${text}\n` : `${text}\n\n`);
-        await new Promise((r) => setTimeout(r, interval * 1000));
+        await new Promise((r) => setTimeout(r, interval.data));
       }
     });
 }

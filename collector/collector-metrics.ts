@@ -1,4 +1,5 @@
 import { Counter, collectDefaultMetrics, Gauge, Registry } from "prom-client";
+import { registerBuildInfo } from "../common/build-info.js";
 import type { ClusterModel } from "./model/cluster-model.js";
 
 /** What the ingest has counted so far. */
@@ -16,6 +17,7 @@ export function collectorMetrics(ingest: IngestCounts, model: ClusterModel): Reg
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry, prefix: "tcpstate_collector_" });
+  registerBuildInfo(registry);
   new Counter({
     name: "tcpstate_collector_ingested_windows_total",
     help: "Node summaries applied to the model",

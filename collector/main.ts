@@ -1,6 +1,7 @@
 import { connect } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { natsAuthFromConfig, natsConnectionOptions } from "../agent/wire/nats-connection.js";
+import { packageVersion } from "../common/version.js";
 import { type CollectorCore, startCollectorCore } from "./collector-core.js";
 import type { CollectorConfig } from "./config.js";
 import { SummaryIngest } from "./ingest/summary-ingest.js";
@@ -23,6 +24,8 @@ export async function runCollector(
   logger: Logger,
   alsoWaitFor: () => string[] = () => [],
 ): Promise<RunningCollector> {
+  // The first line a collector logs says which one runs (what the core logs while starting comes after).
+  logger.info({ version: packageVersion(), nodejs: process.version }, "starting collector");
   let ingest: SummaryIngest | undefined;
   let natsUp = false;
   let feed: ReturnType<typeof natsEventFeed> | undefined;

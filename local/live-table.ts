@@ -32,7 +32,7 @@ export function startLiveTable(
     const lines = [
       escapeForTerminal(`tcpstate local — ${url} — busiest pods over the last minute (Ctrl-C to stop)`),
       "",
-      topTable(pods, false),
+      topTable(pods, false, 'the dashboard\'s "show idle" lists them'),
       "",
       ...alertLines(alerts),
     ];

@@ -35,11 +35,15 @@
   const params = () => {
     const q = new URLSearchParams({ sort: $("sort").value, window: $("window").value, limit: "50" });
     if ($("namespace").value) q.set("namespace", $("namespace").value);
+    if ($("show-idle").checked) q.set("idle", "show");
     return q;
   };
 
   async function refreshPods() {
     const body = await getJson(`api/v1/pods?${params()}`);
+    const hidden = body.hiddenIdle ?? 0;
+    $("hidden-idle").textContent =
+      hidden > 0 ? `(${hidden} idle hidden: no transitions, sockets or listeners in the window)` : "";
     fill("pods", body.pods, (p, tr) => {
       const id = `${p.namespace}/${p.name}`;
       tr.dataset.pod = id;
@@ -199,7 +203,7 @@
     }
   }
 
-  for (const id of ["namespace", "sort", "window"])
+  for (const id of ["namespace", "sort", "window", "show-idle"])
     $(id).addEventListener("change", () => {
       state.selected = null;
       refresh();

@@ -1,9 +1,21 @@
 /** The pod questions the API answers: who churns, who holds what, over a window, ranked. */
-import { addCounters, type Counters, zeroCounters } from "../../agent/wire/counters.js";
-import { type Destination, type Listener, namespaceOf, workloadName } from "../../agent/wire/summary.js";
+import { addCounters, COUNTER_NAMES, type Counters, zeroCounters } from "../../agent/wire/counters.js";
+import { GAUGE_STATES } from "../../agent/wire/gauges.js";
+import {
+  type Destination,
+  type Listener,
+  namespaceOf,
+  type PodEntry,
+  workloadName,
+} from "../../agent/wire/summary.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PodRecord } from "../model/pod-record.js";
-import { ACTIVITY_BUCKET_MS, ACTIVITY_HORIZON_MS, emptyActivitySum } from "../model/recent-activity.js";
+import {
+  ACTIVITY_BUCKET_MS,
+  ACTIVITY_HORIZON_MS,
+  type ActivitySum,
+  emptyActivitySum,
+} from "../model/recent-activity.js";
 import { type PeerLookup, peerName } from "../peers/peer-directory.js";
 import type { PodListQuery, SortKey } from "./query-params.js";
 import { topIndices } from "./top-k.js";
@@ -44,6 +56,31 @@ function matchesFilters(r: PodRecord, q: Pick<PodListQuery, "namespace" | "node"
     if (q.workload !== w.name && q.workload !== `${w.kind}/${w.name}`) return false;
   }
   return true;
+}
+
+const anyTransition = (c: Counters) => COUNTER_NAMES.some((name) => c[name] > 0);
+
+/** The newest entry holds something: a listener, or a socket in any state (null gauges hold nothing known). */
+function holdsSockets(e: PodEntry): boolean {
+  if (e.listeners.length > 0) return true;
+  const s = e.sockets;
+  return s !== null && GAUGE_STATES.some((state) => s[state] > 0);
+}
+
+/**
+ * Nothing in the window: no transition of any kind in it, no socket in the newest gauges, no listener — a CNI
+ * leftover, a bridge netns, a pod that does no networking. Decided from facts held per entry, cheapest first
+ * (the newest entry, the lifetime total, the recent-activity buckets); only an entry that holds nothing now yet
+ * once counted transitions, and opened nothing recently, has its window decoded (closes and resets are not in
+ * the buckets). `sum` is scratch, reused.
+ */
+export function isIdle(r: PodRecord, since: number, now: number, sum: ActivitySum): boolean {
+  if (holdsSockets(r.latest)) return false;
+  if (!anyTransition(r.total)) return true;
+  r.recent.sumSince(since, now, sum);
+  // Buckets other than the partial one hold only windows that ended inside the window.
+  if (sum.opens > sum.partialOpens || sum.failed > sum.partialFailed) return false;
+  return !anyTransition(windowStats(r, since).counters);
 }
 
 /** Listeners with half-open connections or a backed-up accept queue, the worst first. */
@@ -194,7 +231,8 @@ function rankingCandidates(matched: PodRecord[], q: PodListQuery, since: number,
 }
 
 /**
- * The pods seen in the window that match the filters, ranked by `sort`, the first `limit`. Ranking by a gauge
+ * The pods seen in the window that match the filters, ranked by `sort`, the first `limit`; unless `idle=show`,
+ * entries with nothing in the window are left out and counted (`hiddenIdle`). Ranking by a gauge
  * reads each pod's newest entry; ranking by churn or failed connects over a window within the recent-activity
  * horizon bounds each pod by its 30 s buckets and decodes only the histories that can reach the top, so a query
  * over 50,000 pods decodes dozens of histories, not 50,000.
@@ -203,8 +241,13 @@ export function listPods(model: ClusterModel, peers: PeerLookup | null, q: PodLi
   const since = now - q.window;
   const matched: PodRecord[] = [];
   const filtered = q.namespace !== undefined || q.node !== undefined || q.workload !== undefined;
-  for (const r of model.podRecords())
-    if (r.lastSeen > since && (!filtered || matchesFilters(r, q))) matched.push(r);
+  const sum = emptyActivitySum();
+  let hiddenIdle = 0;
+  for (const r of model.podRecords()) {
+    if (r.lastSeen <= since || (filtered && !matchesFilters(r, q))) continue;
+    if (q.idle === "hide" && isIdle(r, since, now, sum)) hiddenIdle++;
+    else matched.push(r);
+  }
 
   let candidates: PodRecord[];
   const gauge = GAUGE_OF[q.sort];
@@ -222,6 +265,8 @@ export function listPods(model: ClusterModel, peers: PeerLookup | null, q: PodLi
     window: { since, until: now, seconds: q.window / 1000 },
     sort: q.sort,
     matched: matched.length,
+    /** Entries that matched but had nothing in the window, left out (idle=show lists them). */
+    hiddenIdle,
     pods: ranked.map(({ r, stats }) => podSummary(r, stats, peers)),
   };
 }

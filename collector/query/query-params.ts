@@ -7,6 +7,9 @@ import { BadRequestError } from "../../common/service-http.js";
 export const SORT_KEYS = ["churn", "time_wait", "syn_recv", "close_wait", "failed_connects"] as const;
 export type SortKey = (typeof SORT_KEYS)[number];
 
+/** Entries with nothing in the window (no transitions, sockets or listeners): hidden unless asked for. */
+export const IDLE_MODES = ["hide", "show"] as const;
+
 const DAY = 86_400_000;
 const name = z.string().min(1, "must not be empty");
 const window = duration(1000, 30 * DAY);
@@ -24,6 +27,7 @@ export const PodListQuerySchema = z.strictObject({
     .min(1, "must be a whole number from 1 to 10000")
     .max(10_000, "must be a whole number from 1 to 10000")
     .default(50),
+  idle: z.enum(IDLE_MODES, { error: `accepted values: ${IDLE_MODES.join(", ")}` }).default("hide"),
 });
 export type PodListQuery = z.output<typeof PodListQuerySchema>;
 

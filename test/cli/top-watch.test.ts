@@ -26,7 +26,7 @@ function ranking(frame: string): string[] {
 }
 
 function startWatch(args: string[], tty: boolean): { child: ChildProcess; output: () => string } {
-  const argv = [CLI, "top", "-A", "--watch", "--interval", "0.2", "--window", "1m", ...args];
+  const argv = [CLI, "top", "-A", "--watch", "--interval", "200ms", "--window", "1m", ...args];
   // script(1) gives top a pseudo-terminal; through a plain pipe stdout is not a TTY.
   const child = tty
     ? spawn("script", ["-qfec", [process.execPath, ...argv].join(" "), "/dev/null"], {
