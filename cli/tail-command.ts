@@ -23,7 +23,11 @@ export function tailCommand(): Command {
     .option("-n, --namespace <namespace>", "only this namespace")
     .option("--pod <name>", "only this pod")
     .option("--node <node>", "only this node")
-    .option("--state <states...>", `only transitions from or to these states (${GAUGE_STATES.join(", ")})`)
+    .option(
+      "--state <states...>",
+      `only transitions from or to these states (${GAUGE_STATES.join(", ")}); ` +
+        "a socket entering TIME_WAIT shows as FIN_WAIT2 -> TIME_WAIT (CLOSING -> TIME_WAIT after a simultaneous close)",
+    )
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .option("--server <url>", SERVER_HELP)
     .action(async (opts) => {

@@ -4,6 +4,7 @@ import type { Owner } from "../wire/summary.js";
 import type { ProbeLine } from "./probe-line.js";
 import { BpftraceSupervisor } from "./supervisor.js";
 import { tcpStateName } from "./tcp-state.js";
+import { reportedNewState } from "./transition.js";
 
 export interface EventStreamOptions {
   bpftrace: string;
@@ -81,7 +82,8 @@ export class EventStream {
       netns: line.netns,
       cgroup: line.cgroup,
       from: tcpStateName(line.oldState),
-      to: tcpStateName(line.newState),
+      // FIN_WAIT2/CLOSING → CLOSE of a socket handed to a timewait sock shows as → TIME_WAIT, what it became.
+      to: tcpStateName(reportedNewState(line.oldState, line.newState)),
       family: line.family,
       saddr: line.saddr,
       sport: line.sport,

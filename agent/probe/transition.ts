@@ -12,9 +12,25 @@ const BIT: Record<CounterName, number> = {
   time_wait_entries: 64,
 };
 
+/**
+ * Whether `old → new` is a socket entering TIME_WAIT. The tracepoint never reports TIME_WAIT: the active closer's
+ * full socket is handed to a timewait sock, which changes state silently, and the full socket itself goes
+ * FIN_WAIT2 → CLOSE (or CLOSING → CLOSE): exactly once per entry. Both bpftrace programs print raw states; this
+ * is the one place that reads those two transitions as TIME_WAIT entries, for the counts (transitions.bt) and
+ * the live events (events.bt) alike.
+ */
+export function entersTimeWait(oldState: number, newState: number): boolean {
+  return newState === TcpState.CLOSE && (oldState === TcpState.FIN_WAIT2 || oldState === TcpState.CLOSING);
+}
+
+/** The state a live event shows the socket entering: TIME_WAIT for a TIME_WAIT entry, else what the kernel said. */
+export function reportedNewState(oldState: number, newState: number): number {
+  return entersTimeWait(oldState, newState) ? TcpState.TIME_WAIT : newState;
+}
+
 /** Which counters one `old → new` transition increments, as a bit set (0: none). */
 export function classifyTransition(oldState: number, newState: number): number {
-  const { CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, LISTEN, CLOSE_WAIT, FIN_WAIT2, CLOSING } = TcpState;
+  const { CLOSE, SYN_SENT, SYN_RECV, ESTABLISHED, LISTEN, CLOSE_WAIT } = TcpState;
   let bits = 0;
   if (oldState === CLOSE && newState === SYN_SENT) bits |= BIT.active_opens;
   // The accepted child is created on the final ACK: LISTEN→SYN_RECV on the child socket.
@@ -24,9 +40,8 @@ export function classifyTransition(oldState: number, newState: number): number {
     if (oldState === SYN_SENT) bits |= BIT.failed_connects;
     else if (oldState !== LISTEN) bits |= BIT.closes;
     if (oldState === ESTABLISHED || oldState === CLOSE_WAIT) bits |= BIT.resets;
-    // The active closer's socket is replaced by a timewait sock that changes state silently (DESIGN.md).
-    if (oldState === FIN_WAIT2 || oldState === CLOSING) bits |= BIT.time_wait_entries;
   }
+  if (entersTimeWait(oldState, newState)) bits |= BIT.time_wait_entries;
   return bits;
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { TcpState } from "../../../agent/probe/tcp-state.js";
-import { addTransition, classifyTransition } from "../../../agent/probe/transition.js";
+import { addTransition, classifyTransition, reportedNewState } from "../../../agent/probe/transition.js";
 import { addCounters, COUNTER_NAMES, type Counters, zeroCounters } from "../../../agent/wire/counters.js";
 
 const {
@@ -162,5 +162,31 @@ describe("classifyTransition", () => {
         "time_wait_entries",
       ].sort(),
     );
+  });
+});
+
+describe("reportedNewState (what a live event shows the socket entering)", () => {
+  it("shows an active close's last transition as FIN_WAIT2 → TIME_WAIT, and a simultaneous close's as CLOSING → TIME_WAIT", () => {
+    expect(reportedNewState(FIN_WAIT2, CLOSE)).toBe(TIME_WAIT);
+    expect(reportedNewState(CLOSING, CLOSE)).toBe(TIME_WAIT);
+  });
+
+  it("keeps the kernel's new state for every other transition, closes that leave no TIME_WAIT included", () => {
+    expect(reportedNewState(LAST_ACK, CLOSE)).toBe(CLOSE);
+    expect(reportedNewState(ESTABLISHED, CLOSE)).toBe(CLOSE);
+    expect(reportedNewState(SYN_SENT, CLOSE)).toBe(CLOSE);
+    expect(reportedNewState(LISTEN, SYN_RECV)).toBe(SYN_RECV);
+    expect(reportedNewState(FIN_WAIT1, FIN_WAIT2)).toBe(FIN_WAIT2);
+  });
+
+  it("shows → TIME_WAIT for exactly the transitions counted as time_wait_entries", () => {
+    for (let from = 0; from <= 14; from++)
+      for (let to = 0; to <= 14; to++) {
+        const c = zeroCounters();
+        addTransition(c, classifyTransition(from, to), 1);
+        expect(reportedNewState(from, to) === TIME_WAIT && to !== TIME_WAIT, `${from} → ${to}`).toBe(
+          c.time_wait_entries === 1,
+        );
+      }
   });
 });
