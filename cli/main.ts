@@ -29,6 +29,12 @@ const program = new Command("tcpstate")
 // Usage errors exit 2 (commander would exit 1), from subcommands too.
 for (const cmd of program.commands) cmd.exitOverride().showHelpAfterError();
 
+// `tcpstate tail | head`: the reader went away, which ends the command, not with a stack trace.
+process.stdout.on("error", (err: NodeJS.ErrnoException) => {
+  if (err.code === "EPIPE") process.exit(0);
+  throw err;
+});
+
 /** Messages can quote the collector's answers and the user's arguments: escaped, line by line. */
 const say = (message: string) =>
   process.stderr.write(`tcpstate: ${message.split("\n").map(escapeForTerminal).join("\n")}\n`);
