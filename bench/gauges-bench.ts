@@ -13,6 +13,7 @@
 import { mkdtemp, readdir, readFile, rm } from "node:fs/promises";
 import { availableParallelism, release, tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
+import { processHandle } from "../agent/attribution/netns-handle.js";
 import { REBASELINE_MS } from "../agent/gauges/derived-gauges.js";
 import { NetnsGaugeReader } from "../agent/gauges/netns-gauges.js";
 import { TransitionLedger } from "../agent/gauges/transition-ledger.js";
@@ -109,7 +110,7 @@ async function addPods(net: PodNetwork, count: number): Promise<{ pods: Pod[]; m
 }
 
 async function measureRow(pods: Pod[], sockets: number): Promise<Row> {
-  const netns = new Map(pods.map((p) => [p.netnsInode, p.pausePid]));
+  const netns = new Map(pods.map((p) => [p.netnsInode, processHandle(p.pausePid)]));
   const all = new Set(netns.keys());
   const none = new Set<number>();
   const passes = passesFor(pods.length);
@@ -199,7 +200,7 @@ async function measureRow(pods: Pod[], sockets: number): Promise<Row> {
   }
 
   // c) naive: /proc/<pid>/net/tcp + tcp6 of every netns, in full. One unmeasured warm-up.
-  const pids = [...netns.values()];
+  const pids = pods.map((p) => p.pausePid);
   await naivePass(PROC, pids, CONCURRENCY);
   const naive: Sample[] = [];
   for (let i = 0; i < passes; i++) {

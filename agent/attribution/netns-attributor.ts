@@ -2,6 +2,7 @@ import { readFile } from "node:fs/promises";
 import type { Owner } from "../wire/summary.js";
 import type { CgroupIndex } from "./cgroup-index.js";
 import { containerNameOf, parseProcCgroup, readProcCgroupText } from "./cgroup-path.js";
+import { bindMountHandle, type NetnsHandle, processHandle } from "./netns-handle.js";
 import { scanNetns } from "./netns-scan.js";
 import type { PodLookup } from "./pod-index.js";
 import { readNetnsAddresses } from "./proc-net.js";
@@ -85,9 +86,16 @@ export class NetnsAttributor {
     return set;
   }
 
-  /** A process in each netns that has one (the host's included): the way into its /proc/<pid>/net files. */
-  processes(): ReadonlyMap<number, number> {
-    return this.pids;
+  /**
+   * The way into each netns (the host's included): a process in it where there is one (its /proc/<pid>/net is
+   * read directly), else its bind mount under the netns dir (an `ip netns add` netns with no process left).
+   */
+  handles(): ReadonlyMap<number, NetnsHandle> {
+    const out = new Map<number, NetnsHandle>();
+    for (const [inode, pid] of this.pids) out.set(inode, processHandle(pid));
+    for (const [inode, name] of this.names)
+      if (!out.has(inode)) out.set(inode, bindMountHandle(`${this.opts.netnsDir}/${name}`));
+    return out;
   }
 
   /**

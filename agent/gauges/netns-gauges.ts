@@ -1,3 +1,4 @@
+import type { NetnsHandle } from "../attribution/netns-handle.js";
 import { TcpState } from "../probe/tcp-state.js";
 import type { GaugeState, NetnsCounters, SocketGauges } from "../wire/gauges.js";
 import {
@@ -70,7 +71,7 @@ export interface GaugeReaderOptions {
   procRoot: string;
   /** Socket-table reads in flight at once. */
   concurrency: number;
-  readTable?: (procRoot: string, pid: number, withTimeWait: boolean) => Promise<SocketTable | null>;
+  readTable?: (procRoot: string, handle: NetnsHandle, withTimeWait: boolean) => Promise<SocketTable | null>;
   /** Netns shared with pods told apart by cgroup (the host's, with hostNetwork pods): read split by pod. */
   splitByPod?: (inode: number) => boolean;
   readTableByPod?: typeof readSocketTableByPod;
@@ -93,7 +94,7 @@ export const DRIFT_CHECK_MS = 60_000;
 /** One netns in one pass: what was read cheaply and whether its table is read. */
 interface Plan {
   inode: number;
-  pid: number;
+  handle: NetnsHandle;
   cheap: { sockstat: TcpSockstat; counters: NetnsCounters; synRetrans: number };
   last: Last | undefined;
   hadTransitions: boolean;
@@ -122,7 +123,7 @@ export class NetnsGaugeReader {
   private last = new Map<number, Last>();
   private readonly readTable: (
     procRoot: string,
-    pid: number,
+    handle: NetnsHandle,
     withTimeWait: boolean,
   ) => Promise<SocketTable | null>;
   private readonly clock: () => number;
@@ -139,17 +140,24 @@ export class NetnsGaugeReader {
 
   /**
    * `withTransitions`: netns that counted transitions since the last pass. `kernelMissed`: the kernel skipped
-   * tracepoint runs since the last pass (their netns is unknown: those that counted are suspect).
+   * tracepoint runs since the last pass (their netns is unknown: those that counted are suspect). `netns`: each
+   * netns inode with the handle it is read through.
    */
   async read(
-    netns: ReadonlyMap<number, number>,
+    netns: ReadonlyMap<number, NetnsHandle>,
     withTransitions: ReadonlySet<number>,
     extra: { kernelMissed?: boolean } = {},
   ): Promise<Map<number, NetnsGauges>> {
     const now = this.clock();
     const plans: Plan[] = [];
-    for (const [inode, pid] of netns) {
-      const plan = await this.plan(inode, pid, withTransitions.has(inode), extra.kernelMissed ?? false, now);
+    for (const [inode, handle] of netns) {
+      const plan = await this.plan(
+        inode,
+        handle,
+        withTransitions.has(inode),
+        extra.kernelMissed ?? false,
+        now,
+      );
       if (plan) plans.push(plan);
     }
     this.budget(plans);
@@ -181,7 +189,7 @@ export class NetnsGaugeReader {
 
   private async plan(
     inode: number,
-    pid: number,
+    handle: NetnsHandle,
     hadTransitions: boolean,
     kernelMissed: boolean,
     now: number,
@@ -199,11 +207,11 @@ export class NetnsGaugeReader {
       (ledger?.transitionsOf(inode) !== last.driftCheckedTransitions ||
         now - last.driftCheckedAt >= DRIFT_CHECK_MS);
     const driftMark = driftDue ? ledger?.mark(inode, this.monoUs()) : null;
-    const cheap = await readNetnsCounters(this.opts.procRoot, pid);
+    const cheap = await readNetnsCounters(this.opts.procRoot, handle);
     if (!cheap) return null;
     let drift: Last["drift"];
     if (driftMark && usable) {
-      const inuse6 = readInuse6(this.opts.procRoot, pid);
+      const inuse6 = await readInuse6(this.opts.procRoot, handle);
       driftMark.endUs = this.monoUs();
       if (inuse6 !== null)
         drift = { mark: driftMark, inuse: cheap.sockstat.inuse + inuse6, baseline: usable };
@@ -218,7 +226,7 @@ export class NetnsGaugeReader {
     const { tw } = cheap.sockstat;
     const plan: Plan = {
       inode,
-      pid,
+      handle,
       cheap,
       last,
       hadTransitions,
@@ -335,13 +343,13 @@ export class NetnsGaugeReader {
     if (this.opts.splitByPod?.(p.inode)) {
       const split = await (this.opts.readTableByPod ?? readSocketTableByPod)(
         this.opts.procRoot,
-        p.pid,
+        p.handle,
         p.withTimeWait,
       );
       p.table = split?.rest ?? null;
       p.podTables = split?.pods;
     } else {
-      p.table = await this.readTable(this.opts.procRoot, p.pid, p.withTimeWait);
+      p.table = await this.readTable(this.opts.procRoot, p.handle, p.withTimeWait);
     }
     if (mark) mark.endUs = this.monoUs();
     if (!p.table) {

@@ -1,5 +1,6 @@
 import { execa } from "execa";
 import { parseKubepodsPath } from "../attribution/cgroup-path.js";
+import { type NetnsHandle, netnsFileOf } from "../attribution/netns-handle.js";
 import { formatEndpoint, splitEndpoint } from "../wire/endpoint.js";
 import { type GaugeState, type SocketGauges, zeroGauges } from "../wire/gauges.js";
 
@@ -141,34 +142,39 @@ export function parseSsTableByPod(text: string): { rest: SocketTable; pods: Map<
 
 /**
  * Reads a netns's TCP sockets with `ss` (NETLINK_SOCK_DIAG: the kernel filters by netns, no /proc text
- * formatting), entering the netns through a process in it. null when that process has gone.
+ * formatting), entering the netns through its handle (a process in it, or its bind mount). null when that
+ * process or netns has gone.
  */
 export async function readSocketTable(
   procRoot: string,
-  pid: number,
+  handle: NetnsHandle,
   withTimeWait: boolean,
 ): Promise<SocketTable | null> {
-  const text = await runSs(procRoot, pid, withTimeWait ? [] : ["exclude", "time-wait"]);
+  const text = await runSs(procRoot, handle, withTimeWait ? [] : ["exclude", "time-wait"]);
   return text === null ? null : parseSsTable(text);
 }
 
 /** The same for a netns pods share, split by the pod each socket's cgroup names. */
 export async function readSocketTableByPod(
   procRoot: string,
-  pid: number,
+  handle: NetnsHandle,
   withTimeWait: boolean,
 ): Promise<ReturnType<typeof parseSsTableByPod> | null> {
-  const text = await runSs(procRoot, pid, withTimeWait ? [] : ["exclude", "time-wait"]);
+  const text = await runSs(procRoot, handle, withTimeWait ? [] : ["exclude", "time-wait"]);
   return text === null ? null : parseSsTableByPod(text);
 }
 
-async function runSs(procRoot: string, pid: number, filter: string[]): Promise<string | null> {
+async function runSs(procRoot: string, handle: NetnsHandle, filter: string[]): Promise<string | null> {
   // TIME_WAIT sockets can be most of a busy client's table: the filter leaves them out unless wanted.
   // -e: the inode (0 for timewait socks) and the cgroup of each socket.
-  const result = await execa("nsenter", [`--net=${procRoot}/${pid}/ns/net`, "ss", "-Htane", ...filter], {
-    reject: false,
-    timeout: 10_000,
-    stdin: "ignore",
-  });
+  const result = await execa(
+    "nsenter",
+    [`--net=${netnsFileOf(procRoot, handle)}`, "ss", "-Htane", ...filter],
+    {
+      reject: false,
+      timeout: 10_000,
+      stdin: "ignore",
+    },
+  );
   return result.exitCode === 0 ? result.stdout : null;
 }

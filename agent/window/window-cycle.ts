@@ -48,7 +48,7 @@ export class WindowCycle {
     // Runs the kernel skipped: the flows of the netns that counted in this window may miss some.
     const kernelMissed = await supervisor.kernelMissed();
     const gauges = await gaugeReader.read(
-      new Map([...attributor.processes()].filter(([inode]) => wanted.has(inode))),
+      new Map([...attributor.handles()].filter(([inode]) => wanted.has(inode))),
       active,
       { kernelMissed: kernelMissed > this.kernelMissedSeen },
     );

@@ -9,6 +9,7 @@ import { fileURLToPath } from "node:url";
 import pino from "pino";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { AgentMetrics } from "../../agent/agent-metrics.js";
+import { type NetnsHandle, processHandle } from "../../agent/attribution/netns-handle.js";
 import { NetnsGaugeReader, type NetnsGauges } from "../../agent/gauges/netns-gauges.js";
 import { TransitionLedger } from "../../agent/gauges/transition-ledger.js";
 import { BpftraceSupervisor } from "../../agent/probe/supervisor.js";
@@ -74,7 +75,7 @@ describe("derived socket gauges (real kernel, bpftrace, two pod netns)", () => {
   let ledger: TransitionLedger;
   let supervisor: BpftraceSupervisor;
   let reader: NetnsGaugeReader;
-  let netns: Map<number, number>;
+  let netns: Map<number, NetnsHandle>;
   const servers: ServerHandle[] = [];
   const children: ChildProcess[] = [];
   let ready: Promise<void>;
@@ -88,8 +89,8 @@ describe("derived socket gauges (real kernel, bpftrace, two pod netns)", () => {
     a = await net.addPod("a", { ipv4: "10.244.7.11", ipv6: "fd00:244:7::11" });
     b = await net.addPod("b", { ipv4: "10.244.7.12", ipv6: "fd00:244:7::12" });
     netns = new Map([
-      [a.netnsInode, a.pausePid],
-      [b.netnsInode, b.pausePid],
+      [a.netnsInode, processHandle(a.pausePid)],
+      [b.netnsInode, processHandle(b.pausePid)],
     ]);
     ledger = new TransitionLedger();
     const logger = pino({ level: "silent" });

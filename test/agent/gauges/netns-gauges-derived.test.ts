@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { type NetnsHandle, processHandle } from "../../../agent/attribution/netns-handle.js";
 import { DRIFT_CHECK_MS, NetnsGaugeReader } from "../../../agent/gauges/netns-gauges.js";
 import { parseSsTable } from "../../../agent/gauges/socket-table.js";
 import { TransitionLedger } from "../../../agent/gauges/transition-ledger.js";
@@ -61,9 +62,9 @@ function setup(tables: Map<number, string>, optionalReadsPerPass = 1) {
   const ledger = new TransitionLedger();
   ledger.start();
   const time = { us: 10_000_000, ms: 1_700_000_000_000, seq: 0 };
-  const readTable = vi.fn(async (_root: string, pid: number, withTimeWait: boolean) => {
+  const readTable = vi.fn(async (_root: string, handle: NetnsHandle, withTimeWait: boolean) => {
     time.us += 20_000; // a read takes 20 ms
-    const text = tables.get(pid);
+    const text = handle.kind === "process" ? tables.get(handle.pid) : undefined;
     return text === undefined ? null : parseSsTable(withTimeWait ? text : dropLines(text, "TIME-WAIT"));
   });
   const reader = new NetnsGaugeReader({
@@ -85,9 +86,10 @@ function setup(tables: Map<number, string>, optionalReadsPerPass = 1) {
     time.us += 1_000; // the agent sees it a millisecond later
     time.ms += 1000;
   };
-  const pass = async (netns = new Map([[NS, PID]]), active = new Set<number>()) => reader.read(netns, active);
+  const pass = async (netns = new Map([[NS, processHandle(PID)]]), active = new Set<number>()) =>
+    reader.read(netns, active);
   /** Read at first sight, then the ticks around that read are in: it is adopted as the baseline. */
-  const baseline = async (netns?: Map<number, number>) => {
+  const baseline = async (netns?: Map<number, NetnsHandle>) => {
     tick();
     await pass(netns);
     tick();
@@ -254,10 +256,10 @@ describe("NetnsGaugeReader with a ledger: derived gauges", () => {
   });
 
   it("keeps optional reads (TIME_WAIT peers here) to the budget per pass, the longest unread first", async () => {
-    const netns = new Map<number, number>();
+    const netns = new Map<number, NetnsHandle>();
     const tables = new Map<number, string>();
     for (let i = 0; i < 3; i++) {
-      netns.set(NS + i, PID + i);
+      netns.set(NS + i, processHandle(PID + i));
       tables.set(PID + i, fullOnly);
       await writeNet(PID + i, {});
     }

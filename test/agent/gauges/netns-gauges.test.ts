@@ -3,6 +3,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
+import { type NetnsHandle, processHandle } from "../../../agent/attribution/netns-handle.js";
 import { NetnsGaugeReader } from "../../../agent/gauges/netns-gauges.js";
 import {
   parseProcNetCounters,
@@ -102,8 +103,8 @@ async function writeNet(pid: number, files: NetFiles): Promise<void> {
  * the test moves.
  */
 function readerWith(tables: Map<number, SsOutput | null>, concurrency = 4) {
-  const readTable = vi.fn(async (_root: string, pid: number, withTimeWait: boolean) => {
-    const ss = tables.get(pid);
+  const readTable = vi.fn(async (_root: string, handle: NetnsHandle, withTimeWait: boolean) => {
+    const ss = handle.kind === "process" ? tables.get(handle.pid) : undefined;
     return ss ? parseSsTable(withTimeWait ? ss.full : ss.excludeTimeWait) : null;
   });
   const clock = { now: 1_700_000_000_000 };
@@ -113,7 +114,7 @@ function readerWith(tables: Map<number, SsOutput | null>, concurrency = 4) {
 
 const INODE = 4026532001;
 const PID = 4242;
-const one = new Map([[INODE, PID]]);
+const one = new Map([[INODE, processHandle(PID)]]);
 const none = new Set<number>();
 
 const zeroDeltas = () =>
@@ -243,7 +244,7 @@ describe("NetnsGaugeReader: what one pass reports", () => {
     expect(g?.counterDeltas).toEqual(zeroDeltas());
     expect(g?.tableRead).toBe(true);
     expect(readTable).toHaveBeenCalledTimes(1);
-    expect(readTable).toHaveBeenCalledWith(procRoot, PID, true);
+    expect(readTable).toHaveBeenCalledWith(procRoot, processHandle(PID), true);
     expect(reader.tableReads).toBe(1);
   });
 
@@ -251,7 +252,7 @@ describe("NetnsGaugeReader: what one pass reports", () => {
     await writeNet(PID, withTw(0));
     const { reader, readTable } = readerWith(new Map([[PID, ssOf(dropLines(quiet.full, "TIME-WAIT"))]]));
     const g = (await reader.read(one, none)).get(INODE);
-    expect(readTable).toHaveBeenCalledWith(procRoot, PID, false);
+    expect(readTable).toHaveBeenCalledWith(procRoot, processHandle(PID), false);
     expect(g?.timeWaitByPeer).toEqual(new Map());
     expect(g?.sockets.TIME_WAIT).toBe(0);
   });
@@ -483,8 +484,8 @@ describe("NetnsGaugeReader: counter deltas", () => {
 
 describe("NetnsGaugeReader: netns that cannot be read", () => {
   const two = new Map([
-    [INODE, PID],
-    [INODE + 1, PID + 1],
+    [INODE, processHandle(PID)],
+    [INODE + 1, processHandle(PID + 1)],
   ]);
 
   it("leaves out a netns whose /proc files vanished, and reports the others", async () => {
@@ -527,14 +528,14 @@ describe("NetnsGaugeReader: netns that cannot be read", () => {
 
 describe("NetnsGaugeReader: many netns", () => {
   it("reads every netns once, with no more table reads in flight than its concurrency", async () => {
-    const netns = new Map<number, number>();
+    const netns = new Map<number, NetnsHandle>();
     for (let i = 0; i < 7; i++) {
-      netns.set(INODE + i, PID + i);
+      netns.set(INODE + i, processHandle(PID + i));
       await writeNet(PID + i, realFiles());
     }
     let inFlight = 0;
     let most = 0;
-    const readTable = vi.fn(async (_root: string, _pid: number, _withTimeWait: boolean) => {
+    const readTable = vi.fn(async (_root: string, _handle: NetnsHandle, _withTimeWait: boolean) => {
       inFlight++;
       most = Math.max(most, inFlight);
       await new Promise((r) => setTimeout(r, 5));
