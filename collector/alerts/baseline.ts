@@ -1,9 +1,24 @@
 /**
- * A pod's own normal level of one value: the median of per-bucket means over a trailing window, kept in a
- * fixed ring of at most 60 buckets (a minute each for a 1 h window; at least 1 s). The bucket still filling is
- * left out, so a sudden buildup is compared with what came before it. Compact: ≈ 480 bytes per pod and rule.
+ * A pod's own normal level of one value over a trailing window, from per-bucket means kept in a fixed ring of at
+ * most 60 buckets (a minute each for a 1 h window; at least 1 s). The bucket still filling is left out, so a
+ * sudden buildup is compared with what came before it. Two readings: the median (churn) and the quiet level
+ * (buildups, see quietLevel). Compact: ≈ 500 bytes per pod and rule.
  */
 export const BASELINE_BUCKETS = 60;
+/**
+ * The share of the window completed buckets must cover before the quiet level counts. A pod that starts high
+ * would otherwise be its own baseline after one bucket, and one still warming up (a pod the load balancer only
+ * begins to send to) would look like a buildup against its first empty minutes; half an hour of an hour's window
+ * is long enough to have seen the pod's usual ups and downs, short enough to guard a new pod soon.
+ */
+export const BASELINE_MATURE_SHARE = 0.5;
+/**
+ * Which low percentile of the buckets is the quiet level. A leak grows slowly: the median of the last hour
+ * follows it halfway up and would absorb a ramp to 10× (it would be 5.5×), while its lowest buckets stay near
+ * where the pod was before. Not the minimum: a pod idle for a minute (a restart, a quiet spell) would then have
+ * baseline 0 and fire on any level above the floor; the 10th percentile ignores the 5 lowest minutes of 60.
+ */
+export const QUIET_PERCENTILE = 0.1;
 
 export class Baseline {
   readonly bucketMs: number;
@@ -15,7 +30,7 @@ export class Baseline {
   private sum = 0;
   private weight = 0;
   private cachedAt = Number.NaN;
-  private cached: number | null = null;
+  private cached: { median: number | null; quiet: number | null } = { median: null, quiet: null };
 
   constructor(readonly windowMs: number) {
     this.bucketMs = Math.max(1000, Math.ceil(windowMs / BASELINE_BUCKETS));
@@ -49,6 +64,18 @@ export class Baseline {
 
   /** The median of the completed buckets within `windowMs` before `t`; null when there are none yet. */
   median(t: number): number | null {
+    return this.readings(t).median;
+  }
+
+  /**
+   * The QUIET_PERCENTILE of the completed buckets within `windowMs` before `t`: what the pod holds when nothing
+   * builds up. Null until the buckets cover BASELINE_MATURE_SHARE of the window (no baseline yet).
+   */
+  quietLevel(t: number): number | null {
+    return this.readings(t).quiet;
+  }
+
+  private readings(t: number): { median: number | null; quiet: number | null } {
     const bucket = Math.floor(t / this.bucketMs);
     if (bucket === this.cachedAt) return this.cached;
     // A sample that opened a newer bucket completes the one before it.
@@ -66,8 +93,12 @@ export class Baseline {
         : n % 2 === 1
           ? (values[(n - 1) / 2] as number)
           : ((values[n / 2 - 1] as number) + (values[n / 2] as number)) / 2;
+    const quiet =
+      n > 0 && n >= BASELINE_MATURE_SHARE * this.size
+        ? (values[Math.floor(QUIET_PERCENTILE * (n - 1))] as number)
+        : null;
     this.cachedAt = bucket;
-    this.cached = median;
-    return median;
+    this.cached = { median, quiet };
+    return this.cached;
   }
 }

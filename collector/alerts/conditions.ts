@@ -7,7 +7,15 @@
 import type { Listener, PodEntry } from "../../agent/wire/summary.js";
 import { churnPerSecond } from "../query/pod-query.js";
 import { Baseline } from "./baseline.js";
-import type { BaselineRule, FloorRule, PortPressureRule, RuleName, RulesConfig } from "./rules-file.js";
+import type {
+  BaselineRule,
+  BuildupRule,
+  FloorRule,
+  PortPressureRule,
+  RuleName,
+  RulesConfig,
+  TimeWaitRule,
+} from "./rules-file.js";
 
 /** How long after the last listen overflow / SYN cookie / SYN-queue drop SYN pressure still counts. */
 export const SYN_PRESSURE_HOLD_MS = 30_000;
@@ -59,22 +67,52 @@ export function aboveBaseline(value: number, rule: BaselineRule, baseline: numbe
   return value >= rule.floor && (baseline === null || value >= rule.factor * baseline);
 }
 
-function timeWaitBuildup(rule: BaselineRule, s: WindowSample, m: PodMemory): Instance[] | null {
+/**
+ * Whether a level that builds up is alarming: at a dangerous level whatever the history; with a baseline (the
+ * pod's quiet level, once it has enough history), ≥ floor and ≥ factor × baseline; without one, ≥ the cold-start
+ * floor, so a buildup present when tcpstate starts watching fires instead of becoming the pod's normal. Neither
+ * level goes below the floor (a raised floor over the default cold-start floor).
+ */
+export function buildupActive(
+  value: number,
+  rule: BuildupRule,
+  quiet: number | null,
+  dangerous: boolean,
+): boolean {
+  if (dangerous) return true;
+  return quiet === null ? value >= coldStartLevel(rule) : aboveBaseline(value, rule, quiet);
+}
+
+const coldStartLevel = (rule: BuildupRule) => Math.max(rule.floor, rule.coldStartFloor);
+const dangerLevel = (rule: TimeWaitRule) => Math.max(rule.floor, rule.dangerLevel);
+
+function describeQuiet(quiet: number | null, rule: BuildupRule): string {
+  return quiet === null
+    ? `no baseline yet (under half of ${rule.baselineWindowMs / 1000}s of history): the cold-start floor ${coldStartLevel(rule)} decides`
+    : `baseline ${fmt(quiet)} (quiet level: 10th percentile over ${rule.baselineWindowMs / 1000}s), ${rule.factor}× = ${fmt(quiet * rule.factor)}`;
+}
+
+function timeWaitBuildup(rule: TimeWaitRule, s: WindowSample, m: PodMemory): Instance[] | null {
   const tw = s.entry.sockets?.TIME_WAIT;
   if (tw === undefined) return null;
   const b = m.baseline("TimeWaitBuildup", rule.baselineWindowMs);
-  const baseline = b.median(s.t);
+  const quiet = b.quietLevel(s.t);
   b.add(s.t, tw, s.durationMs);
+  const dangerous = tw >= dangerLevel(rule);
   const estimated = s.entry.estimated.includes("TIME_WAIT") ? " (estimated: hostNetwork pod)" : "";
   return [
     {
       key: "",
-      active: aboveBaseline(tw, rule, baseline),
+      active: buildupActive(tw, rule, quiet, dangerous),
       value: tw,
       labels: {},
       texts: () => ({
-        summary: `${tw} TIME_WAIT sockets, above the floor of ${rule.floor} and ${rule.factor}× its baseline`,
-        description: `TIME_WAIT ${tw}${estimated}; floor ${rule.floor}; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.`,
+        summary: dangerous
+          ? `${tw} TIME_WAIT sockets, at or above the danger level of ${dangerLevel(rule)}`
+          : quiet === null
+            ? `${tw} TIME_WAIT sockets, above the cold-start floor of ${coldStartLevel(rule)}`
+            : `${tw} TIME_WAIT sockets, above the floor of ${rule.floor} and ${rule.factor}× its baseline`,
+        description: `TIME_WAIT ${tw}${estimated}; floor ${rule.floor}; danger level ${dangerLevel(rule)}; ${describeQuiet(quiet, rule)}.`,
       }),
     },
   ];
@@ -93,7 +131,12 @@ export function busiestListener(listeners: readonly Listener[]): Listener | unde
   return best;
 }
 
-function synRecvBuildup(rule: BaselineRule, s: WindowSample, m: PodMemory): Instance[] | null {
+/** A listener whose SYN queue is at its backlog: the kernel drops SYNs or answers with cookies from here on. */
+export function fullSynQueue(listeners: readonly Listener[]): Listener | undefined {
+  return listeners.find((l) => l.backlog > 0 && l.synQueue >= l.backlog);
+}
+
+function synRecvBuildup(rule: BuildupRule, s: WindowSample, m: PodMemory): Instance[] | null {
   const c = s.entry.netnsCounters;
   if (c && (c.listen_overflows > 0 || c.syncookies_sent > 0 || c.req_q_full_drops > 0)) {
     m.lastSynPressureAt = s.t;
@@ -106,16 +149,17 @@ function synRecvBuildup(rule: BaselineRule, s: WindowSample, m: PodMemory): Inst
   const synRecv = s.entry.sockets?.SYN_RECV;
   if (synRecv === undefined) return null;
   const b = m.baseline("SynRecvBuildup", rule.baselineWindowMs);
-  const baseline = b.median(s.t);
+  const quiet = b.quietLevel(s.t);
   b.add(s.t, synRecv, s.durationMs);
   const pressure = s.t - m.lastSynPressureAt <= SYN_PRESSURE_HOLD_MS;
-  const listener = busiestListener(s.entry.listeners);
+  const full = fullSynQueue(s.entry.listeners);
+  const listener = full ?? busiestListener(s.entry.listeners);
   const port = listener ? String(listener.port) : "";
   const p = m.synPressure;
   return [
     {
       key: "",
-      active: aboveBaseline(synRecv, rule, baseline) || pressure,
+      active: buildupActive(synRecv, rule, quiet, full !== undefined) || pressure,
       value: synRecv,
       labels: { port },
       texts: () => {
@@ -123,8 +167,8 @@ function synRecvBuildup(rule: BaselineRule, s: WindowSample, m: PodMemory): Inst
           ? ` Listen overflows ${p.listenOverflows}, SYN cookies sent ${p.syncookiesSent}, SYN-queue drops ${p.reqQFullDrops} in the window of ${new Date(m.lastSynPressureAt).toISOString()}.`
           : "";
         return {
-          summary: `${synRecv} half-open (SYN_RECV) connections${port ? ` on port ${port}` : ""}${pressure ? ", SYNs dropped or answered with cookies" : ""}`,
-          description: `SYN_RECV ${synRecv}${listener ? ` (port ${port}: SYN queue ${listener.synQueue}, accept queue ${listener.acceptQueue}/${listener.backlog})` : ""}; floor ${rule.floor}; ${describeBaseline(baseline, rule.factor)} over ${rule.baselineWindowMs / 1000}s.${counters}`,
+          summary: `${synRecv} half-open (SYN_RECV) connections${port ? ` on port ${port}` : ""}${full ? ", its SYN queue at its backlog" : ""}${pressure ? ", SYNs dropped or answered with cookies" : ""}`,
+          description: `SYN_RECV ${synRecv}${listener ? ` (port ${port}: SYN queue ${listener.synQueue}, accept queue ${listener.acceptQueue}/${listener.backlog})` : ""}; floor ${rule.floor}; ${describeQuiet(quiet, rule)}.${counters}`,
         };
       },
     },

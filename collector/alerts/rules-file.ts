@@ -107,9 +107,11 @@ const PortRangeSchema = z.string().transform((text, ctx) => {
   return { low, high };
 });
 
+const buildup = { ...baseline, coldStartFloor: floor.optional() };
+
 const RuleSchemas = {
-  TimeWaitBuildup: z.strictObject({ ...common, ...baseline }),
-  SynRecvBuildup: z.strictObject({ ...common, ...baseline }),
+  TimeWaitBuildup: z.strictObject({ ...common, ...buildup, dangerLevel: floor.optional() }),
+  SynRecvBuildup: z.strictObject({ ...common, ...buildup }),
   EphemeralPortPressure: z.strictObject({
     ...common,
     ratio: z.number().gt(0).max(1).optional(),
@@ -145,6 +147,15 @@ export interface BaselineRule extends RuleCommon {
   factor: number;
   baselineWindowMs: number;
 }
+/** A baseline rule for a level that builds up (TIME_WAIT, SYN_RECV): compared with its quiet level. */
+export interface BuildupRule extends BaselineRule {
+  /** What the level must reach while the pod has no baseline yet (under half the window of history). */
+  coldStartFloor: number;
+}
+export interface TimeWaitRule extends BuildupRule {
+  /** A TIME_WAIT count that fires whatever the pod's history. */
+  dangerLevel: number;
+}
 export interface PortPressureRule extends RuleCommon {
   ratio: number;
   portRange: { low: number; high: number };
@@ -153,8 +164,8 @@ export interface FloorRule extends RuleCommon {
   floor: number;
 }
 export interface RulesConfig {
-  TimeWaitBuildup: BaselineRule;
-  SynRecvBuildup: BaselineRule;
+  TimeWaitBuildup: TimeWaitRule;
+  SynRecvBuildup: BuildupRule;
   EphemeralPortPressure: PortPressureRule;
   ConnectionChurnSpike: BaselineRule;
   CloseWaitLeak: FloorRule;
@@ -172,8 +183,29 @@ const base = (severity: string, forMs: number): RuleCommon => ({
 /** The rules with no --rules file (README, "Alerts", says why each number). */
 export function defaultRules(): RulesConfig {
   return {
-    TimeWaitBuildup: { ...base("warning", 120_000), floor: 500, factor: 4, baselineWindowMs: 3_600_000 },
-    SynRecvBuildup: { ...base("critical", 60_000), floor: 50, factor: 4, baselineWindowMs: 3_600_000 },
+    // A steady pod holds about (connections it closes first per second) × 60 s of TIME_WAIT: 1,200 at 20/s.
+    // Cold start: 10,000 is a pod closing ~170/s, far above what healthy pods hold. Danger: 20,000 is 70% of the
+    // default ephemeral range (28,232 ports); a client pod's TIME_WAIT goes to a few destinations, so it is one
+    // burst from running out toward one of them, whatever the pod held before (EphemeralPortPressure sees
+    // one destination's count; this sees the pod's).
+    TimeWaitBuildup: {
+      ...base("warning", 120_000),
+      floor: 500,
+      factor: 4,
+      baselineWindowMs: 3_600_000,
+      coldStartFloor: 10_000,
+      dangerLevel: 20_000,
+    },
+    // Half-open connections last one round trip: 50 at once is 5,000 new connections/s at 10 ms, which healthy
+    // pods rarely see, so the floor is also the cold-start level. Danger (a SYN queue at its listener's backlog)
+    // is no field: it is where the kernel starts dropping SYNs or answering with cookies.
+    SynRecvBuildup: {
+      ...base("critical", 60_000),
+      floor: 50,
+      factor: 4,
+      baselineWindowMs: 3_600_000,
+      coldStartFloor: 50,
+    },
     EphemeralPortPressure: {
       ...base("critical", 120_000),
       ratio: 0.5,
@@ -232,5 +264,29 @@ export function parseRulesFile(file: string, text: string): RulesConfig {
     for (const [key, value] of Object.entries(given))
       if (value !== undefined) target[RENAMED[key] ?? key] = value;
   }
+  checkLevels(file, rules, parsed.data.rules ?? {});
   return rules;
+}
+
+/**
+ * A cold-start floor or danger level set under the floor would fire on what the floor calls harmless: refused.
+ * Their defaults are not checked: under a raised floor the floor applies (see buildupActive).
+ */
+function checkLevels(
+  file: string,
+  rules: RulesConfig,
+  given: Partial<Record<RuleName, object | null>>,
+): void {
+  const problems: { rule: string; field: string; message: string }[] = [];
+  for (const rule of ["TimeWaitBuildup", "SynRecvBuildup"] as const)
+    for (const field of ["coldStartFloor", "dangerLevel"] as const) {
+      const value = (given[rule] as Record<string, unknown> | null | undefined)?.[field];
+      if (typeof value === "number" && value < rules[rule].floor)
+        problems.push({
+          rule,
+          field,
+          message: `must be at least the floor (${rules[rule].floor}), got ${value}`,
+        });
+    }
+  if (problems.length > 0) throw new RulesFileError(file, problems);
 }

@@ -257,10 +257,10 @@ Secrets arrive as files (--nats-password-file, …), never as env values. Each c
 {{- end -}}
 {{- end -}}
 
-{{/* The alert rules: chart defaults, each rule merged with alerts.rules. */}}
+{{/* The alert rules: chart defaults (the binary's defaults, collector/alerts/rules-file.ts: test/collector/alerts/chart-rule-defaults.test.ts keeps them equal), each rule merged with alerts.rules. */}}
 {{- define "tcpstate.ruleDefaults" -}}
-TimeWaitBuildup: {enabled: true, severity: warning, for: 2m, holdDown: 2m, floor: 500, factor: 4, baselineWindow: 1h, runbookUrl: "https://github.com/tcpstate/tcpstate/blob/main/helm/tcpstate/README.md#timewaitbuildup", scope: {}}
-SynRecvBuildup: {enabled: true, severity: critical, for: 1m, holdDown: 2m, floor: 50, factor: 4, baselineWindow: 1h, runbookUrl: "https://github.com/tcpstate/tcpstate/blob/main/helm/tcpstate/README.md#synrecvbuildup", scope: {}}
+TimeWaitBuildup: {enabled: true, severity: warning, for: 2m, holdDown: 2m, floor: 500, factor: 4, baselineWindow: 1h, coldStartFloor: 10000, dangerLevel: 20000, runbookUrl: "https://github.com/tcpstate/tcpstate/blob/main/helm/tcpstate/README.md#timewaitbuildup", scope: {}}
+SynRecvBuildup: {enabled: true, severity: critical, for: 1m, holdDown: 2m, floor: 50, factor: 4, baselineWindow: 1h, coldStartFloor: 50, runbookUrl: "https://github.com/tcpstate/tcpstate/blob/main/helm/tcpstate/README.md#synrecvbuildup", scope: {}}
 EphemeralPortPressure: {enabled: true, severity: critical, for: 2m, holdDown: 2m, ratio: 0.5, portRange: "32768-60999", runbookUrl: "https://github.com/tcpstate/tcpstate/blob/main/helm/tcpstate/README.md#ephemeralportpressure", scope: {}}
 ConnectionChurnSpike: {enabled: true, severity: warning, for: 2m, holdDown: 2m, floor: 100, factor: 5, baselineWindow: 1h, runbookUrl: "https://github.com/tcpstate/tcpstate/blob/main/helm/tcpstate/README.md#connectionchurnspike", scope: {}}
 CloseWaitLeak: {enabled: true, severity: warning, for: 10m, holdDown: 2m, floor: 20, runbookUrl: "https://github.com/tcpstate/tcpstate/blob/main/helm/tcpstate/README.md#closewaitleak", scope: {}}

@@ -10,7 +10,7 @@ function rules(yaml: string): RulesConfig {
 }
 
 const FAST = `rules:
-  TimeWaitBuildup: {for: 3s, holdDown: 2s, floor: 500, factor: 4, baselineWindow: 60s}
+  TimeWaitBuildup: {for: 3s, holdDown: 2s, floor: 500, factor: 4, baselineWindow: 60s, coldStartFloor: 2500}
   SynRecvBuildup: {for: 2s, holdDown: 2s, floor: 50, factor: 4, baselineWindow: 60s}
   EphemeralPortPressure: {for: 2s, holdDown: 0s, ratio: 0.5, portRange: "1000-1999"}
   ConnectionChurnSpike: {for: 2s, holdDown: 0s, floor: 100, factor: 5, baselineWindow: 60s}
@@ -34,18 +34,18 @@ const sec = (seq: number) => new Date(T0 + (seq + 1) * 1000).toISOString();
 describe("alert engine: TimeWaitBuildup", () => {
   it("fires after `for` when TIME_WAIT jumps above floor and factor × baseline, with labels and numbers", () => {
     const { engine, events, feed } = engineWith();
-    feed(0, 10, () => [
+    feed(0, 30, () => [
       { owner: podA, sockets: { TIME_WAIT: 100 } },
       { owner: podC, sockets: { TIME_WAIT: 10 } },
     ]);
-    feed(10, 13, () => [
+    feed(30, 33, () => [
       { owner: podA, sockets: { TIME_WAIT: 3000 } },
       { owner: podC, sockets: { TIME_WAIT: 10 } },
     ]);
-    // Pending from window 10 (ends at T0+11s), firing 3 s later.
+    // Half the 60 s baseline window is history: the baseline counts. Pending from window 30, firing 3 s later.
     expect(events).toEqual([]);
     expect(engine.list("pending")).toHaveLength(1);
-    feed(13, 14, () => [
+    feed(33, 34, () => [
       { owner: podA, sockets: { TIME_WAIT: 3000 } },
       { owner: podC, sockets: { TIME_WAIT: 10 } },
     ]);
@@ -61,8 +61,8 @@ describe("alert engine: TimeWaitBuildup", () => {
         workload: "Deployment/api",
         node: "node-1",
       },
-      startsAt: sec(10),
-      firedAt: sec(13),
+      startsAt: sec(30),
+      firedAt: sec(33),
       endsAt: null,
       value: 3000,
     });
@@ -87,10 +87,10 @@ describe("alert engine: TimeWaitBuildup", () => {
 
   it("does not fire when above the floor but under factor × baseline", () => {
     const { engine, feed } = engineWith();
-    feed(0, 20, () => [{ owner: podA, sockets: { TIME_WAIT: 1000 } }]);
-    feed(20, 30, () => [{ owner: podA, sockets: { TIME_WAIT: 3999 } }]);
+    feed(0, 30, () => [{ owner: podA, sockets: { TIME_WAIT: 1000 } }]);
+    feed(30, 40, () => [{ owner: podA, sockets: { TIME_WAIT: 3999 } }]);
     expect(engine.list("all")).toEqual([]);
-    feed(30, 31, () => [{ owner: podA, sockets: { TIME_WAIT: 4000 } }]);
+    feed(40, 41, () => [{ owner: podA, sockets: { TIME_WAIT: 4000 } }]);
     expect(engine.list("pending")).toHaveLength(1);
   });
 
@@ -186,10 +186,11 @@ describe("alert engine: the other rules", () => {
 });
 
 describe("alert engine: scope, reload, gone pods, replay", () => {
+  // Above the default cold-start floor (10,000): fires from the first minutes.
   const burst = (seq: number): PodWindow[] => [
-    { owner: podA, sockets: { TIME_WAIT: seq < 3 ? 0 : 5000 } },
-    { owner: podB, sockets: { TIME_WAIT: seq < 3 ? 0 : 5000 } },
-    { owner: podC, sockets: { TIME_WAIT: seq < 3 ? 0 : 5000 } },
+    { owner: podA, sockets: { TIME_WAIT: seq < 3 ? 0 : 15000 } },
+    { owner: podB, sockets: { TIME_WAIT: seq < 3 ? 0 : 15000 } },
+    { owner: podC, sockets: { TIME_WAIT: seq < 3 ? 0 : 15000 } },
   ];
 
   it("scopes rules by namespace globs, excludes, workloads and pod labels", () => {
@@ -240,13 +241,13 @@ describe("alert engine: scope, reload, gone pods, replay", () => {
     const netns = { kind: "netns" as const, name: "netns-4026532999" };
     const host = { kind: "host" as const, name: "host" as const };
     feed(0, 5, (s) => [
-      { owner: netns, sockets: { TIME_WAIT: s < 3 ? 0 : 5000 } },
-      { owner: host, sockets: { TIME_WAIT: s < 3 ? 0 : 5000 } },
+      { owner: netns, sockets: { TIME_WAIT: s < 3 ? 0 : 15000 } },
+      { owner: host, sockets: { TIME_WAIT: s < 3 ? 0 : 15000 } },
     ]);
     feed(
       0,
       5,
-      (s) => [{ owner: netns, sockets: { TIME_WAIT: s < 3 ? 0 : 5000 } }, ...burst(s).slice(0, 1)],
+      (s) => [{ owner: netns, sockets: { TIME_WAIT: s < 3 ? 0 : 15000 } }, ...burst(s).slice(0, 1)],
       "node-2",
     );
     expect(log()).toEqual(["TimeWaitBuildup/netns-4026532999:firing", "TimeWaitBuildup/a:firing"]);

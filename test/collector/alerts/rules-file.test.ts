@@ -72,6 +72,46 @@ describe("rules file", () => {
     expect(rules.SynRecvBuildup).toEqual(defaultRules().SynRecvBuildup);
   });
 
+  it("buildup rules default to a cold-start floor and a danger level well above a steady pod's level", () => {
+    const d = defaultRules();
+    // A steady pod closing 20 connections/s first holds ~1,200 TIME_WAIT.
+    expect(d.TimeWaitBuildup).toMatchObject({ coldStartFloor: 10_000, dangerLevel: 20_000 });
+    expect(d.SynRecvBuildup).toMatchObject({ coldStartFloor: 50 });
+    const rules = parseRulesFile(
+      FILE,
+      "rules:\n  TimeWaitBuildup: {coldStartFloor: 5000, dangerLevel: 30000}\n  SynRecvBuildup: {coldStartFloor: 80}\n",
+    );
+    expect(rules.TimeWaitBuildup).toMatchObject({ coldStartFloor: 5000, dangerLevel: 30_000, floor: 500 });
+    expect(rules.SynRecvBuildup.coldStartFloor).toBe(80);
+  });
+
+  it("a bad cold-start floor or danger level names file, rule, field and value", () => {
+    expect(problem("rules:\n  TimeWaitBuildup: {coldStartFloor: -1}\n")).toMatch(
+      /^rules file \/etc\/tcpstate\/rules\.yaml: rule TimeWaitBuildup: field coldStartFloor: /,
+    );
+    expect(problem('rules:\n  SynRecvBuildup: {coldStartFloor: "many"}\n')).toContain(
+      "rule SynRecvBuildup: field coldStartFloor: ",
+    );
+    // Under the floor, they would fire on levels the floor calls harmless.
+    expect(problem("rules:\n  TimeWaitBuildup: {floor: 2000, dangerLevel: 1500}\n")).toBe(
+      `rules file ${FILE}: rule TimeWaitBuildup: field dangerLevel: must be at least the floor (2000), got 1500`,
+    );
+    expect(problem("rules:\n  SynRecvBuildup: {floor: 60, coldStartFloor: 55}\n")).toBe(
+      `rules file ${FILE}: rule SynRecvBuildup: field coldStartFloor: must be at least the floor (60), got 55`,
+    );
+    // A floor raised over a default level is no error: the floor applies (conditions test).
+    expect(
+      parseRulesFile(FILE, "rules:\n  SynRecvBuildup: {floor: 60}\n").SynRecvBuildup.coldStartFloor,
+    ).toBe(50);
+    // The SYN queue's danger level is its backlog: no field; churn has no cold-start floor.
+    expect(problem("rules:\n  SynRecvBuildup: {dangerLevel: 100}\n")).toContain(
+      "rule SynRecvBuildup: field dangerLevel: unknown field",
+    );
+    expect(problem("rules:\n  ConnectionChurnSpike: {coldStartFloor: 100}\n")).toContain(
+      "rule ConnectionChurnSpike: field coldStartFloor: unknown field",
+    );
+  });
+
   it("an unknown field names the file, the rule and the field", () => {
     expect(problem("rules:\n  TimeWaitBuildup:\n    threshold: 5\n")).toBe(
       `rules file ${FILE}: rule TimeWaitBuildup: field threshold: unknown field`,
