@@ -27,7 +27,7 @@ export interface WindowStats {
   churnPerSecond: number;
 }
 
-/** Churn = connections opened (actively or passively) per second of observed time (DESIGN.md, "Counting"). */
+/** Churn = connections opened (actively or passively) per second of observed time (README, "Querying"). */
 export function churnPerSecond(opens: number, coveredMs: number): number {
   return coveredMs > 0 ? opens / (coveredMs / 1000) : 0;
 }

@@ -23,7 +23,7 @@ const parsedOfType = <T extends ProbeLine["type"]>(text: string, type: T): Of<T>
     .map(parseProbeLine)
     .filter((l): l is Of<T> => l.type === type);
 
-/** The transitions traffic.py makes, per socket, as DESIGN.md "Kernel facts" lists them. */
+/** The transitions traffic.py makes, per socket, as the kernel reports them (agent/probe/transition.ts). */
 const seq = {
   connect: [
     [7, 2],

@@ -29,7 +29,7 @@ function countStates(...states: number[]): Counters {
 /** Counters with the given ones set and every other one 0. */
 const only = (set: Partial<Counters>): Counters => ({ ...zeroCounters(), ...set });
 
-describe("the socket sequences DESIGN.md lists", () => {
+describe("the socket sequences the kernel reports", () => {
   it("counts a client's connect (CLOSE→SYN_SENT→ESTABLISHED) as an active open and an establishment", () => {
     expect(countStates(CLOSE, SYN_SENT, ESTABLISHED)).toEqual(only({ active_opens: 1, established: 1 }));
   });
@@ -150,7 +150,7 @@ describe("classifyTransition", () => {
     expect(c).toEqual(only({ closes: 250, time_wait_entries: 250 }));
   });
 
-  it("names every counter DESIGN.md defines", () => {
+  it("names every counter the wire contract defines", () => {
     expect([...COUNTER_NAMES].sort()).toEqual(
       [
         "active_opens",
