@@ -3,34 +3,18 @@
  * `--show-idle` lists them; `--interval` takes a duration like every other duration flag.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { zeroGauges } from "../../agent/wire/gauges.js";
-import { ClusterModel } from "../../collector/model/cluster-model.js";
 import type { ServiceHttp } from "../../common/service-http.js";
 import { runCli } from "../support/agent-process.js";
+import { modelWithIdleNetns } from "../support/idle-model.js";
 import { serveModel } from "../support/model-http.js";
-import { podOwner, TEST_EPOCH, testSummary } from "../support/summaries.js";
-
-const NOW = TEST_EPOCH + 24 * 5000;
-const api = podOwner("uid-api", "api", "shop", "api");
 
 describe("tcpstate top and idle entries", () => {
   let http: ServiceHttp;
   let server: string;
 
   beforeAll(async () => {
-    const model = new ClusterModel(3_600_000, 86_400_000, () => NOW);
-    for (let seq = 0; seq < 24; seq++)
-      model.apply(
-        testSummary("node-1", seq, [
-          {
-            owner: api,
-            window: { active_opens: 10 },
-            entry: { sockets: { ...zeroGauges(), ESTABLISHED: 2 } },
-          },
-          { owner: { kind: "netns", name: "cni-leftover" } },
-        ]),
-      );
-    http = await serveModel(model, { clock: () => NOW });
+    const { model, now } = modelWithIdleNetns(24);
+    http = await serveModel(model, { clock: () => now });
     server = `http://127.0.0.1:${http.port}`;
   });
   afterAll(() => http?.close());

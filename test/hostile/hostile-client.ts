@@ -1,6 +1,6 @@
 /** What the hostile tests send and measure: raw HTTP over a socket, clients that never read, a process's RSS. */
-import { readFileSync } from "node:fs";
 import net from "node:net";
+import { rssOf } from "../support/health-watch.js";
 
 export interface RawAnswer {
   /** The status code, or null when the server closed without answering. */
@@ -73,26 +73,19 @@ export function nonReadingClient(port: number, path: string): Promise<net.Socket
   });
 }
 
-/** Resident memory of process `pid` (VmRSS in /proc/<pid>/status), in bytes. */
-export function rssBytes(pid: number): number {
-  const m = /^VmRSS:\s+(\d+) kB$/m.exec(readFileSync(`/proc/${pid}/status`, "utf8"));
-  if (!m) throw new Error(`no VmRSS for pid ${pid}`);
-  return Number(m[1]) * 1024;
-}
-
 /** The largest RSS of `pid` seen every 200 ms until `until` settles. */
 export async function peakRss(pid: number, until: Promise<unknown>): Promise<number> {
-  let peak = rssBytes(pid);
+  let peak = await rssOf(pid);
   let done = false;
   const watching = until.finally(() => {
     done = true;
   });
   while (!done) {
-    peak = Math.max(peak, rssBytes(pid));
+    peak = Math.max(peak, await rssOf(pid));
     await Promise.race([watching, new Promise((r) => setTimeout(r, 200))]);
   }
   await watching;
-  return Math.max(peak, rssBytes(pid));
+  return Math.max(peak, await rssOf(pid));
 }
 
 /** The value of the series `name{labels}` in a Prometheus text exposition (0 when absent). */

@@ -4,31 +4,15 @@
  */
 import { chromium } from "playwright-core";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { zeroGauges } from "../../../agent/wire/gauges.js";
-import { ClusterModel } from "../../../collector/model/cluster-model.js";
 import type { ServiceHttp } from "../../../common/service-http.js";
+import { modelWithIdleNetns } from "../../support/idle-model.js";
 import { serveModel } from "../../support/model-http.js";
-import { podOwner, TEST_EPOCH, testSummary } from "../../support/summaries.js";
-
-const NOW = TEST_EPOCH + 60 * 5000;
-const api = podOwner("uid-api", "api", "shop", "api");
 
 describe("dashboard: show idle", () => {
   let http: ServiceHttp;
   beforeAll(async () => {
-    const model = new ClusterModel(3_600_000, 86_400_000, () => NOW);
-    for (let seq = 0; seq < 60; seq++)
-      model.apply(
-        testSummary("node-1", seq, [
-          {
-            owner: api,
-            window: { active_opens: 10 },
-            entry: { sockets: { ...zeroGauges(), ESTABLISHED: 2 } },
-          },
-          { owner: { kind: "netns", name: "cni-leftover" } },
-        ]),
-      );
-    http = await serveModel(model, { clock: () => NOW });
+    const { model, now } = modelWithIdleNetns(60);
+    http = await serveModel(model, { clock: () => now });
   });
   afterAll(() => http?.close());
 
