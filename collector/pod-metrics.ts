@@ -100,7 +100,7 @@ function addToOther(sum: OtherSum, r: PodRecord, churn: number): void {
  * The rows to export, the busiest pods first, then one `_other` row per namespace summing the pods past
  * `maxPods` (so a cluster's size cannot blow up Prometheus); and the namespace and workload rollups.
  */
-export async function exportRows(model: ClusterModel, maxPods: number, now: number) {
+async function exportRows(model: ClusterModel, maxPods: number, now: number) {
   const live: PodRecord[] = [];
   for (const r of model.podRecords()) if (r.lastSeen > now - EXPORT_STALE_MS) live.push(r);
   const churn = new Float64Array(live.length);

@@ -39,7 +39,7 @@ const STALL_MS = 10_000;
  * again at most one pull's worth from the end.
  */
 export const BEHIND_SUMMARIES = 1000;
-export const CAUGHT_UP_SUMMARIES = 100;
+const CAUGHT_UP_SUMMARIES = 100;
 
 /** The summaries stream as the collector wants it: created when missing, brought to these settings when not. */
 export function ensureStream(jsm: JetStreamManager, opts: IngestOptions): Promise<void> {
