@@ -3,11 +3,13 @@
  * scripts/image-bases.sh, --pull=never), then run the way the chart runs it: the agent privileged in the host's
  * pid and network namespaces with the DaemonSet's mounts and env, counting pod-to-pod connections exactly; the
  * collector as the image's non-root user with the Deployment's env and rules file, ready against a nats-server.
+ * Every node pulls the image: it stays within a size budget, and what the Dockerfile prunes (Debian packages,
+ * libraries, files in node_modules) must leave the agent's tools, its probes and both services working.
  */
 
 import { execFileSync, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -23,6 +25,15 @@ import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-po
 import { type ServerHandle, startServer } from "../support/traffic.js";
 
 const IMAGE = "localhost/tcpstate:test";
+// Issue 13: the image every node pulls, in podman's decimal megabytes (its `{{.Size}}`: the layers, uncompressed).
+const MAX_IMAGE_BYTES = 400 * 1000 * 1000;
+// The DaemonSet's tracing mounts, for running bpftrace in the image as the agent does.
+const TRACING_MOUNTS = [
+  "-v",
+  "/sys/kernel/tracing:/sys/kernel/tracing",
+  "-v",
+  "/sys/kernel/debug:/sys/kernel/debug",
+];
 const RUN = randomBytes(3).toString("hex");
 const NODE = "test-node";
 const N = 25;
@@ -113,6 +124,56 @@ describe("image: built from the Dockerfile with podman", () => {
     expect(versions).toMatch(/^bpftrace v0\.(1[7-9]|[2-9]\d)/m);
     expect(versions).not.toContain("dev:");
   });
+
+  it(`stays within ${MAX_IMAGE_BYTES / 1e6} MB, the size every node pulls`, () => {
+    const size = Number(podman(["image", "inspect", "--format", "{{.Size}}", IMAGE]).trim());
+    expect(size).toBeGreaterThan(0);
+    expect(size).toBeLessThanOrEqual(MAX_IMAGE_BYTES);
+  });
+
+  it("runs the programs the agent starts: bpftrace, ss (iproute2), nsenter (util-linux), tail and env", () => {
+    const out = podman([
+      "run",
+      "--rm",
+      "--entrypoint",
+      "sh",
+      IMAGE,
+      "-c",
+      "bpftrace --version && ss -V && nsenter --version && tail --version && env --version",
+    ]);
+    expect(out).toMatch(/^bpftrace v0\.\d+/m);
+    expect(out).toMatch(/^ss utility, iproute2-\d/m);
+    expect(out).toMatch(/^nsenter from util-linux \d/m);
+    expect(out).toMatch(/^tail \(GNU coreutils\)/m);
+    expect(out).toMatch(/^env \(GNU coreutils\)/m);
+  });
+
+  it("loads and attaches every agent/probe/*.bt with the image's bpftrace (kernel types from BTF, no headers)", () => {
+    const probes = readdirSync(path.join(REPO, "agent/probe")).filter((f) => f.endsWith(".bt"));
+    expect(probes.length).toBeGreaterThan(0);
+    for (const probe of probes) {
+      // BEGIN prints "R" once every probe is attached; -c makes bpftrace exit when `true` does.
+      const out = podman(
+        [
+          "run",
+          "--rm",
+          "--privileged",
+          "--pid=host",
+          "--user",
+          "0",
+          ...TRACING_MOUNTS,
+          "--entrypoint",
+          "bpftrace",
+          IMAGE,
+          "-c",
+          "/usr/bin/true",
+          `/opt/tcpstate/agent/probe/${probe}`,
+        ],
+        120_000,
+      );
+      expect(out, probe).toMatch(/^R$/m);
+    }
+  }, 300_000);
 
   it("has the entrypoint, the non-root user and OCI labels", () => {
     const config = JSON.parse(podman(["image", "inspect", IMAGE]))[0].Config;
