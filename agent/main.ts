@@ -4,7 +4,8 @@ import type { Logger } from "pino";
 import { loadKubeConfig } from "../common/kube-list-watch.js";
 import { packageVersion } from "../common/version.js";
 import { AgentMetrics } from "./agent-metrics.js";
-import { CgroupIndex, findCgroup2Mount } from "./attribution/cgroup-index.js";
+import type { CgroupIndex } from "./attribution/cgroup-index.js";
+import { chooseCgroup2Root } from "./attribution/cgroup2-root.js";
 import { NetnsAttributor } from "./attribution/netns-attributor.js";
 import { PodIndex } from "./attribution/pod-index.js";
 import type { AgentConfig } from "./config.js";
@@ -54,6 +55,40 @@ export interface AgentOptions {
   preflighted?: { version: string };
 }
 
+/**
+ * The cgroup v2 tree hostNetwork pods' sockets are told apart by, found and said at start: on a hybrid host the
+ * configured root (the host's /sys/fs/cgroup) holds only v1 controllers and cgroup2 is mounted below it.
+ */
+async function cgroupIndexFor(config: AgentConfig, logger: Logger): Promise<CgroupIndex | null> {
+  const choice = await chooseCgroup2Root({
+    configured: config.cgroupRoot,
+    procRoot: config.procRoot,
+    selfProc: SELF_PROC,
+  });
+  switch (choice.kind) {
+    case "found":
+      logger.info(
+        { cgroupRoot: choice.root, configured: config.cgroupRoot ?? null, podCgroups: choice.podCgroups },
+        "cgroup v2 root: hostNetwork pods' sockets are told apart by their cgroups under it",
+      );
+      return choice.index;
+    case "no-pods":
+      logger.warn(
+        { cgroupRoot: choice.root, configured: config.cgroupRoot ?? null, tried: choice.tried },
+        "no pod cgroups under any cgroup v2 root found (kubepods): hostNetwork pods' sockets count as the host's until some appear there",
+      );
+      return choice.index;
+    case "none":
+      logger.warn(
+        { configured: config.cgroupRoot ?? null, tried: choice.tried },
+        "no cgroup v2 mount found (set --cgroup-root): hostNetwork pods' sockets count as the host's",
+      );
+      return null;
+    default:
+      return choice satisfies never;
+  }
+}
+
 /** Wires the agent: bpftrace → counts → per-pod windows → summaries (NATS, else `emit`) and /metrics. */
 export async function runAgent(
   config: AgentConfig,
@@ -98,9 +133,7 @@ export async function runAgent(
         logger: logger.child({ part: "pod-index" }),
         maxLabels: config.maxLabels,
       });
-  const cgroupRoot = pods ? (config.cgroupRoot ?? (await findCgroup2Mount(SELF_PROC))) : null;
-  const cgroups = cgroupRoot ? new CgroupIndex(cgroupRoot) : null;
-  await cgroups?.scan();
+  const cgroups = pods ? await cgroupIndexFor(config, logger) : null;
   const attributor = new NetnsAttributor({
     procRoot: config.procRoot,
     netnsDir: config.netnsDir,

@@ -72,7 +72,7 @@ export const AGENT_FLAGS: readonly Flag[] = [
     key: "cgroupRoot",
     flag: "--cgroup-root <path>",
     env: "CGROUP_ROOT",
-    help: "cgroup v2 mount, for hostNetwork pods (default: found in /proc/self/mounts)",
+    help: "cgroup v2 mount, or the host's cgroup tree holding it (a hybrid host's /sys/fs/cgroup/unified is found), for hostNetwork pods (default: found in the mountinfo)",
   },
   {
     key: "bufferWindows",

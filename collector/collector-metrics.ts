@@ -92,5 +92,25 @@ export function collectorMetrics(ingest: IngestCounts, model: ClusterModel): Reg
       for (const n of model.nodeStates()) this.set({ node: n.node }, n.lagMs / 1000);
     },
   });
+  new Counter({
+    name: "tcpstate_collector_node_gap_seconds_total",
+    help: "Time no agent counted on each node between one agent's last window and the next one's first (rolls, crashes)",
+    labelNames: ["node"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const n of model.nodeStates()) this.inc({ node: n.node }, n.gapSeconds);
+    },
+  });
+  new Counter({
+    name: "tcpstate_collector_node_agent_restarts_total",
+    help: "Agents of each node that followed another one (a new agent boot after the first)",
+    labelNames: ["node"] as const,
+    registers,
+    collect() {
+      this.reset();
+      for (const n of model.nodeStates()) this.inc({ node: n.node }, n.agentRestarts);
+    },
+  });
   return registry;
 }

@@ -4,9 +4,31 @@ import { natsAuthFromConfig, natsConnectionOptions } from "../agent/wire/nats-co
 import { packageVersion } from "../common/version.js";
 import { type CollectorCore, startCollectorCore } from "./collector-core.js";
 import type { CollectorConfig } from "./config.js";
+import { connectFailureLevel, NATS_CONNECT_RETRY_MS } from "./ingest/nats-connect-retry.js";
 import { SummaryIngest } from "./ingest/summary-ingest.js";
 import { retrySetUp } from "./jetstream-stream.js";
 import { natsEventFeed } from "./live/nats-event-feed.js";
+
+/** Nodes listed in /readyz's agentGaps: those whose newest agent followed another most recently. */
+const GAP_NODES_SHOWN = 10;
+
+/** The time between agents (rolls, crashes) per node, newest first: counts no agent took. */
+function agentGaps(model: CollectorCore["model"]) {
+  const withGaps = [...model.nodeStates()].filter((n) => n.lastGap !== null);
+  return {
+    nodes: withGaps.length,
+    seconds: withGaps.reduce((sum, n) => sum + n.gapSeconds, 0),
+    newest: withGaps
+      .sort((a, b) => (b.lastGap?.at ?? 0) - (a.lastGap?.at ?? 0))
+      .slice(0, GAP_NODES_SHOWN)
+      .map((n) => ({
+        node: n.node,
+        agentRestarts: n.agentRestarts,
+        gapSeconds: n.gapSeconds,
+        lastGap: n.lastGap,
+      })),
+  };
+}
 
 export interface RunningCollector {
   readonly port: number;
@@ -62,7 +84,11 @@ export async function runCollector(
         pending: ingest.pending,
         trackedPods: core.model.trackedPods,
       };
-      return { ready: waitingFor.length === 0, waitingFor, details: { ingest: ingestState ?? null } };
+      return {
+        ready: waitingFor.length === 0,
+        waitingFor,
+        details: { ingest: ingestState ?? null, agentGaps: agentGaps(core.model) },
+      };
     },
   });
   const { model, alerting } = core;
@@ -71,17 +97,28 @@ export async function runCollector(
   const options = natsConnectionOptions(config.natsUrl, natsAuthFromConfig(config), "tcpstate-collector");
   let stopping = false;
   logger.info({ servers: config.natsUrl }, "connecting to NATS (retrying until it answers)");
+  const connectingSince = Date.now();
   const nc = (async () => {
     for (;;) {
       try {
         return await connect(options);
       } catch (err) {
         if (stopping) throw err;
-        logger.error(
-          { err: (err as Error).message, servers: config.natsUrl },
-          "cannot connect to NATS; retrying in 5 s",
+        // NATS starting beside the collector refuses (or has no route yet) for a while: an error only past that.
+        const waitedMs = Date.now() - connectingSince;
+        const level = connectFailureLevel(waitedMs);
+        logger[level](
+          {
+            err: (err as Error).message,
+            servers: config.natsUrl,
+            retryInMs: NATS_CONNECT_RETRY_MS,
+            waitedMs,
+          },
+          level === "error"
+            ? "cannot connect to NATS for longer than it takes to start; retrying"
+            : "NATS not reachable yet (it may be starting); retrying",
         );
-        await new Promise((r) => setTimeout(r, 5000));
+        await new Promise((r) => setTimeout(r, NATS_CONNECT_RETRY_MS));
       }
     }
   })();

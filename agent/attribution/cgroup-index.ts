@@ -1,22 +1,5 @@
-import { readdir, readFile, stat } from "node:fs/promises";
+import { readdir, stat } from "node:fs/promises";
 import { type CgroupPodRef, parseKubepodsPath } from "./cgroup-path.js";
-
-/** The cgroup v2 mount point from a mounts file (`cgroup2 /sys/fs/cgroup cgroup2 rw… 0 0`); null: none. */
-export function parseCgroup2Mount(mounts: string): string | null {
-  for (const line of mounts.split("\n")) {
-    const f = line.split(" ");
-    if (f[2] === "cgroup2" && f[1]) return f[1];
-  }
-  return null;
-}
-
-export async function findCgroup2Mount(selfProc: string): Promise<string | null> {
-  try {
-    return parseCgroup2Mount(await readFile(`${selfProc}/self/mounts`, "utf8"));
-  } catch {
-    return null;
-  }
-}
 
 interface PodCgroup extends CgroupPodRef {
   /** The cgroup's directory under the cgroup v2 mount. */
@@ -77,6 +60,11 @@ export class CgroupIndex {
     if (hit || this.clock() - this.lastScan < RESCAN_MIN_INTERVAL_MS) return hit ?? null;
     await this.scan();
     return this.byId.get(cgroupId) ?? null;
+  }
+
+  /** Pod cgroups (pod slices and container scopes) found by the last scan. */
+  get size(): number {
+    return this.byId.size;
   }
 
   /** Cached answer only (no I/O), for hot paths; null when unknown. */

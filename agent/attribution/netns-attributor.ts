@@ -3,7 +3,7 @@ import type { Owner } from "../wire/summary.js";
 import type { CgroupIndex } from "./cgroup-index.js";
 import { containerNameOf, parseProcCgroup, readProcCgroupText } from "./cgroup-path.js";
 import { bindMountHandle, type NetnsHandle, processHandle } from "./netns-handle.js";
-import { scanNetns } from "./netns-scan.js";
+import { representativeCandidates, scanNetns } from "./netns-scan.js";
 import type { PodLookup } from "./pod-index.js";
 import { readNetnsAddresses } from "./proc-net.js";
 
@@ -42,32 +42,65 @@ export class NetnsAttributor {
 
   constructor(private readonly opts: NetnsAttributorOptions) {}
 
-  /** Rescans namespaces; reads cgroup and addresses of new ones and of those not yet matched to a pod. */
+  /**
+   * Rescans namespaces; reads cgroup and addresses of new ones and of those not yet matched to a pod. A netns
+   * keeps its representative process while it lives, and a netns known as a pod's stays the pod's when the
+   * processes read exited meanwhile or are no pod's (a host tool entered the netns): never downgraded to a name.
+   */
   async refresh(): Promise<void> {
-    const { procRoot, netnsDir, pods } = this.opts;
-    const scan = await scanNetns(procRoot, netnsDir);
+    const { netnsDir, pods } = this.opts;
+    const scan = await scanNetns(this.opts.procRoot, netnsDir);
     this.hostInode = scan.hostInode;
     this.names = scan.nameByInode;
-    this.pids = scan.pidByInode;
+    const representatives = new Map<number, number>();
     const next = new Map<number, NetnsFacts>();
     await Promise.all(
-      [...scan.pidByInode].map(async ([inode, pid]) => {
+      [...scan.pidsByInode].map(async ([inode, inNetns]) => {
+        const candidates = representativeCandidates(inNetns, this.pids.get(inode));
+        const first = candidates[0] as number;
+        representatives.set(inode, first);
         if (inode === scan.hostInode) return;
         const known = this.facts.get(inode);
         const matched = known && pods && (known.podUid ? pods.byUid(known.podUid) : this.podByIps(known.ips));
-        if (known && known.pid === pid && (matched || !pods)) {
+        if (known && known.pid === first && (matched || !pods)) {
           next.set(inode, known);
           return;
         }
-        const [cgroupText, ips] = await Promise.all([
-          readProcCgroupText(procRoot, pid),
-          readNetnsAddresses(procRoot, pid),
-        ]);
-        const localName = pods ? null : await localNameOf(procRoot, pid, cgroupText);
-        next.set(inode, { pid, podUid: parseProcCgroup(cgroupText)?.podUid ?? null, ips, localName });
+        const read = await this.readFacts(candidates);
+        if (read) representatives.set(inode, read.pid);
+        const keepKnown = known?.podUid && !(read && this.namesPod(read));
+        next.set(inode, keepKnown ? known : (read ?? { pid: first, podUid: null, ips: [], localName: null }));
       }),
     );
+    this.pids = representatives;
     this.facts = next;
+  }
+
+  /** A process's cgroup names a pod of its own network (not a hostNetwork pod's process that entered it). */
+  private namesPod(facts: NetnsFacts): boolean {
+    return facts.podUid !== null && this.opts.pods?.byUid(facts.podUid)?.hostNetwork !== true;
+  }
+
+  /**
+   * The facts of the first candidate whose cgroup names a pod (any readable one in standalone mode), else of
+   * the first readable one; null when every candidate exited before its cgroup was read.
+   */
+  private async readFacts(candidates: readonly number[]): Promise<NetnsFacts | null> {
+    const { procRoot, pods } = this.opts;
+    let fallback: NetnsFacts | null = null;
+    for (const pid of candidates) {
+      const cgroupText = await readProcCgroupText(procRoot, pid);
+      if (!cgroupText) continue; // exited between the scan and the read: says nothing about the netns
+      const facts: NetnsFacts = {
+        pid,
+        podUid: parseProcCgroup(cgroupText)?.podUid ?? null,
+        ips: await readNetnsAddresses(procRoot, pid),
+        localName: pods ? null : await localNameOf(procRoot, pid, cgroupText),
+      };
+      if (!pods || this.namesPod(facts)) return facts;
+      fallback ??= facts;
+    }
+    return fallback;
   }
 
   private podByIps(ips: string[]) {

@@ -9,8 +9,8 @@ export function parseNetnsLink(link: string): number | null {
 export interface NetnsScan {
   /** The network namespace of the host (of pid 1 in `procRoot`). */
   hostInode: number | null;
-  /** Each netns inode with the lowest pid in it (a pod's sandbox starts first). */
-  pidByInode: Map<number, number>;
+  /** Each netns inode with the pids in it, lowest first (a pod's sandbox starts first). */
+  pidsByInode: Map<number, number[]>;
   /** Each netns bind-mounted under the netns dir (`ip netns add`, CNI's cni-… names) by inode. */
   nameByInode: Map<number, string>;
 }
@@ -20,7 +20,7 @@ export interface NetnsScan {
  * is simply absent. Cost: one readlink per process (≈ 1 ms per 1,000 processes).
  */
 export async function scanNetns(procRoot: string, netnsDir: string, selfProc = "/proc"): Promise<NetnsScan> {
-  const pidByInode = new Map<number, number>();
+  const inodeByPid = new Map<number, number>();
   const entries = await readdir(procRoot);
   const pids = entries
     .filter((e) => e.charCodeAt(0) >= 48 && e.charCodeAt(0) <= 57)
@@ -30,14 +30,20 @@ export async function scanNetns(procRoot: string, netnsDir: string, selfProc = "
     pids.map(async (pid) => {
       try {
         const inode = parseNetnsLink(await readlink(`${procRoot}/${pid}/ns/net`));
-        if (inode === null) return;
-        const known = pidByInode.get(inode);
-        if (known === undefined || pid < known) pidByInode.set(inode, pid);
+        if (inode !== null) inodeByPid.set(pid, inode);
       } catch {
         // exited, or a kernel thread without a readable ns link
       }
     }),
   );
+  const pidsByInode = new Map<number, number[]>();
+  for (const pid of pids) {
+    const inode = inodeByPid.get(pid);
+    if (inode === undefined) continue;
+    const list = pidsByInode.get(inode);
+    if (list) list.push(pid);
+    else pidsByInode.set(inode, [pid]);
+  }
   // The host's netns is init's; where init's ns links are unreadable (a sandbox under a user namespace),
   // the agent's own, which runs with hostNetwork.
   let hostInode: number | null = null;
@@ -66,5 +72,21 @@ export async function scanNetns(procRoot: string, netnsDir: string, selfProc = "
       }
     }),
   );
-  return { hostInode, pidByInode, nameByInode };
+  return { hostInode, pidsByInode, nameByInode };
+}
+
+/** How many processes of one netns are tried when the ones before them exited between the scan and the read. */
+export const REPRESENTATIVE_TRIES = 3;
+
+/**
+ * The processes to read a netns's owner from, in order: the previous representative while it still lives in
+ * that netns (a long-lived process: after a PID wrap the lowest pid may be a process about to exit), then the
+ * netns's pids lowest first; at most REPRESENTATIVE_TRIES.
+ */
+export function representativeCandidates(
+  pidsInNetns: readonly number[],
+  previous: number | undefined,
+): number[] {
+  const keep = previous !== undefined && pidsInNetns.includes(previous) ? [previous] : [];
+  return [...keep, ...pidsInNetns.filter((pid) => pid !== previous)].slice(0, REPRESENTATIVE_TRIES);
 }

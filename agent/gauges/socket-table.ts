@@ -164,6 +164,16 @@ export async function readSocketTableByPod(
   return text === null ? null : parseSsTableByPod(text);
 }
 
+/**
+ * The environment ss runs with: PATH and nothing else. iproute2's ss reads /proc/net/tcp text instead of
+ * NETLINK_SOCK_DIAG when PROC_ROOT or PROC_NET_TCP is set (the chart sets PROC_ROOT for the agent), and replays
+ * a file when TCPDIAG_FILE is: that text has no `cgroup:` field, so hostNetwork pods' sockets could not be
+ * told apart. An allowlist, not a denylist: no variable a later iproute2 honours can leak in either.
+ */
+function ssEnvironment(env: NodeJS.ProcessEnv): Record<string, string> {
+  return { PATH: env.PATH ?? "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin", LC_ALL: "C" };
+}
+
 async function runSs(procRoot: string, handle: NetnsHandle, filter: string[]): Promise<string | null> {
   // TIME_WAIT sockets can be most of a busy client's table: the filter leaves them out unless wanted.
   // -e: the inode (0 for timewait socks) and the cgroup of each socket.
@@ -174,6 +184,8 @@ async function runSs(procRoot: string, handle: NetnsHandle, filter: string[]): P
       reject: false,
       timeout: 10_000,
       stdin: "ignore",
+      env: ssEnvironment(process.env),
+      extendEnv: false,
     },
   );
   return result.exitCode === 0 ? result.stdout : null;

@@ -117,6 +117,15 @@ export class NodeWindow {
     return set;
   }
 
+  /**
+   * The first window starts when counting did (the probes attached), not when the agent did: nothing was
+   * counted before, and what came before is the gap since the node's previous agent, which the collector
+   * measures from the two agents' windows. Only before the first window closed.
+   */
+  startFirstWindowAt(start: number): void {
+    if (this.seq === 0) this.windowStart = start;
+  }
+
   /** Counts of this window may be missing; the reason is shipped with it. */
   markIncomplete(reason: string): void {
     if (!this.incomplete.includes(reason)) this.incomplete.push(reason);

@@ -15,6 +15,8 @@ export class TransitionCounter implements ProbeListener {
   private loggedMalformed = new Set<string>();
   parseErrors = 0;
   lostEvents = 0;
+  /** When the probes first attached (counting began); null until then. */
+  countingSince: number | null = null;
 
   constructor(
     private readonly window: NodeWindow,
@@ -72,6 +74,7 @@ export class TransitionCounter implements ProbeListener {
   }
 
   ready(): void {
+    this.countingSince ??= Date.now();
     this.lastSeq = null;
     this.ledger?.start();
   }

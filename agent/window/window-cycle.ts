@@ -11,6 +11,20 @@ import type { NodeSummary } from "../wire/summary.js";
 import type { NodeWindow } from "./node-window.js";
 import type { TransitionCounter } from "./transition-counter.js";
 
+/**
+ * Why an agent's first windows are incomplete: nothing is counted before its probes attach, nor (after a
+ * restart or a roll) between the previous agent's last window and this agent's start; the collector measures
+ * that gap per node from the two agents' windows.
+ */
+export const AGENT_START_REASON =
+  "agent started: this window begins when its probes attached; nothing since the node's previous agent's last window was counted";
+
+/**
+ * How long an agent's first window waits for its probes to attach (bpftrace compiles and attaches in a few
+ * seconds): past it, windows go out without counts, marked incomplete, so the node's health is seen.
+ */
+export const FIRST_WINDOW_WAIT_MS = 30_000;
+
 export interface WindowCycleParts {
   node: string;
   window: NodeWindow;
@@ -35,11 +49,23 @@ export class WindowCycle {
   private readonly timeWaitEstimator = new TimeWaitEstimator(Date.now());
   private kubeErrorsSeen = 0;
   private kernelMissedSeen = 0;
+  /** Until a window closes with the probes attached, windows miss what happened before they attached. */
+  private starting = true;
+  private readonly createdAt = Date.now();
 
   constructor(private readonly p: WindowCycleParts) {}
 
   async close(): Promise<void> {
     const { window, attributor, pods, gaugeReader, supervisor, counter, events, metrics } = this.p;
+    if (this.starting) {
+      // No window before counting began (a roll's gap then ends when the new agent counts), unless that
+      // takes too long: the node's health (bpftrace down) must still be seen.
+      const since = counter.countingSince;
+      if (since === null && Date.now() - this.createdAt < FIRST_WINDOW_WAIT_MS) return;
+      if (since !== null) window.startFirstWindowAt(since);
+      window.markIncomplete(AGENT_START_REASON);
+      this.starting = since === null;
+    }
     await attributor.refresh();
     await attributor.learnCgroups(window.cgroups());
     // Gauges for every netns reported this window: the always-reported ones and those that counted.

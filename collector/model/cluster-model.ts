@@ -14,6 +14,29 @@ export interface NodeState {
   health: NodeHealth;
   windows: number;
   incompleteWindows: number;
+  /** Agents of this node that followed another (a roll, a crash): each one's first window is a new boot. */
+  agentRestarts: number;
+  /** Time no agent counted between one agent's last window and the next one's first, summed (s). */
+  gapSeconds: number;
+  /** The newest such gap (s) and when the agent after it started (its first window's start); null: none yet. */
+  lastGap: { seconds: number; at: number } | null;
+}
+
+/** The gaps between a node's agents. */
+interface RollGaps {
+  restarts: number;
+  totalMs: number;
+  last: { ms: number; at: number } | null;
+}
+
+/**
+ * The time between the newest window of a node's earlier agents and the first window of a new one: nothing
+ * counted it (the old agent had stopped, the new one not started). null for the node's first agent.
+ */
+export function rollGapMs(earlierEnds: Iterable<number>, firstStart: number): number | null {
+  let newest: number | null = null;
+  for (const end of earlierEnds) newest = newest === null ? end : Math.max(newest, end);
+  return newest === null ? null : Math.max(0, firstStart - newest);
 }
 
 export type ApplyResult = "applied" | "duplicate" | "shed";
@@ -34,12 +57,18 @@ export const DEFAULT_MODEL_LIMITS: ModelLimits = { maxNodes: 10_000, maxPods: 20
  */
 export class ClusterModel {
   private readonly pods = new Map<string, PodRecord>();
+  /** node → its `netns` rows (counted before the agent named their pod), to hand over to the pod later. */
+  private readonly netnsRows = new Map<string, Set<PodRecord>>();
   private readonly nodes = new Map<string, NodeState>();
+  /** node → the gaps between its agents (kept while the node is). */
+  private readonly gaps = new Map<string, RollGaps>();
   /** node → agent boot → window seqs applied. */
   private readonly seen = new Map<string, Map<string, SeqTracker>>();
   private readonly listeners: ((summary: NodeSummary) => void)[] = [];
   /** Nodes and pods not tracked because the model was full. */
   readonly shed = { nodes: 0, pods: 0 };
+  /** Netns rows whose history moved to their pod's row. */
+  movedRows = 0;
 
   constructor(
     private readonly historyMs: number,
@@ -60,6 +89,11 @@ export class ClusterModel {
     }
     let seqs = boots.get(summary.bootId);
     if (!seqs) {
+      const gapMs = rollGapMs(
+        [...boots.values()].map((b) => b.lastEnd),
+        summary.windowStart,
+      );
+      if (gapMs !== null) this.recordGap(summary.node, gapMs, summary.windowStart);
       seqs = new SeqTracker();
       boots.set(summary.bootId, seqs);
     }
@@ -81,7 +115,9 @@ export class ClusterModel {
         }
         record = new PodRecord(key, summary.node, entry);
         this.pods.set(key, record);
+        if (entry.owner.kind === "netns") this.rowsOf(summary.node).add(record);
       }
+      if (entry.owner.kind === "pod") this.takeOverNetnsRows(summary, entry, record);
       record.apply(
         entry,
         summary.windowStart,
@@ -95,6 +131,49 @@ export class ClusterModel {
     const applied = shed ? { ...summary, pods: summary.pods.filter((e) => !shed.has(e)) } : summary;
     for (const listener of this.listeners) listener(applied);
     return "applied";
+  }
+
+  private recordGap(node: string, gapMs: number, at: number): void {
+    const gaps = this.gaps.get(node) ?? { restarts: 0, totalMs: 0, last: null };
+    gaps.restarts++;
+    gaps.totalMs += gapMs;
+    if (!gaps.last || at >= gaps.last.at) gaps.last = { ms: gapMs, at };
+    this.gaps.set(node, gaps);
+  }
+
+  private rowsOf(node: string): Set<PodRecord> {
+    let rows = this.netnsRows.get(node);
+    if (!rows) {
+      rows = new Set();
+      this.netnsRows.set(node, rows);
+    }
+    return rows;
+  }
+
+  /**
+   * A pod's entry names the netns rows of its node that were this pod before the agent knew it: a hostNetwork
+   * pod's `pod-<uid>` row, and a row in the pod's own netns (by inode) that counted up to this window. (An
+   * inode is reused after its netns is gone: a row that stopped before the window before this one is another
+   * netns's.) Their history moves to the pod's row; the netns rows end.
+   */
+  private takeOverNetnsRows(summary: NodeSummary, entry: PodEntry, record: PodRecord): void {
+    const rows = this.netnsRows.get(summary.node);
+    if (!rows || rows.size === 0 || entry.owner.kind !== "pod") return;
+    const { owner } = entry;
+    const windowMs = summary.windowEnd - summary.windowStart;
+    for (const row of rows) {
+      const name = row.latest.owner.name;
+      const sameNetns =
+        !owner.hostNetwork &&
+        row.lastSeen <= summary.windowStart &&
+        row.lastSeen >= summary.windowStart - windowMs &&
+        row.latest.netns.some((inode) => entry.netns.includes(inode));
+      if (name !== `pod-${owner.uid}` && !sameNetns) continue;
+      record.absorb(row, this.historyMs, this.retentionMs);
+      rows.delete(row);
+      this.pods.delete(row.key);
+      this.movedRows++;
+    }
   }
 
   /** Calls `listener` after each window is applied (once per window: duplicates are not passed on). */
@@ -114,19 +193,29 @@ export class ClusterModel {
       health: newer ? s.health : (node?.health ?? s.health),
       windows: (node?.windows ?? 0) + 1,
       incompleteWindows: (node?.incompleteWindows ?? 0) + (s.complete ? 0 : 1),
+      ...gapFields(this.gaps.get(s.node)),
     });
   }
 
   /** Forgets pods and nodes whose newest window is older than the retention (their history has aged out). */
   expire(): void {
     const horizon = this.clock() - this.retentionMs;
-    for (const [key, record] of this.pods) if (record.lastSeen < horizon) this.pods.delete(key);
+    for (const [key, record] of this.pods)
+      if (record.lastSeen < horizon) {
+        this.pods.delete(key);
+        this.netnsRows.get(record.node)?.delete(record);
+      }
+    for (const [node, rows] of this.netnsRows) if (rows.size === 0) this.netnsRows.delete(node);
     // A boot whose windows have all left the stream cannot be replayed any more.
     for (const [node, boots] of this.seen) {
       for (const [boot, seqs] of boots) if (seqs.lastEnd < horizon) boots.delete(boot);
       if (boots.size === 0) this.seen.delete(node);
     }
-    for (const [node, state] of this.nodes) if (state.lastSeen < horizon) this.nodes.delete(node);
+    for (const [node, state] of this.nodes)
+      if (state.lastSeen < horizon) {
+        this.nodes.delete(node);
+        this.gaps.delete(node);
+      }
   }
 
   podRecords(): Iterable<PodRecord> {
@@ -140,6 +229,14 @@ export class ClusterModel {
   get trackedPods(): number {
     return this.pods.size;
   }
+}
+
+function gapFields(gaps: RollGaps | undefined): Pick<NodeState, "agentRestarts" | "gapSeconds" | "lastGap"> {
+  return {
+    agentRestarts: gaps?.restarts ?? 0,
+    gapSeconds: (gaps?.totalMs ?? 0) / 1000,
+    lastGap: gaps?.last ? { seconds: gaps.last.ms / 1000, at: gaps.last.at } : null,
+  };
 }
 
 /**

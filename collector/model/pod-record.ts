@@ -90,6 +90,33 @@ export class PodRecord {
     this.age(historyMs, retentionMs);
   }
 
+  /**
+   * Takes over `other`'s history and totals: a node's netns row (counted before the agent knew the pod) that a
+   * later window names as this pod's, so the pod is one row over the whole query window and nothing is lost.
+   */
+  absorb(other: PodRecord, historyMs: number, retentionMs: number): void {
+    addCounters(this.total, other.total);
+    if (other.netnsTotal) {
+      this.netnsTotal ??= zeroNetnsCounters();
+      addNetnsCounters(this.netnsTotal, other.netnsTotal);
+    }
+    const theirs = other.points();
+    for (const p of theirs) this.recent.add(p.windowEnd, p.windowEnd - p.windowStart, p.window);
+    // Their windows end before ours mostly: one rebuild, not a re-encode per late point.
+    const merged = [...this.points(), ...theirs].sort((a, b) => a.windowEnd - b.windowEnd);
+    this.coarse = [];
+    this.fine = [];
+    for (let i = 0; i < merged.length; i += RUN_POINTS) {
+      this.fine.at(-1)?.seal();
+      this.fine.push(EncodedSeries.of(merged.slice(i, i + RUN_POINTS)));
+    }
+    if (other.lastSeen > this.lastSeen) {
+      this.lastSeen = other.lastSeen;
+      this.latestWindowMs = other.latestWindowMs;
+    }
+    this.age(historyMs, retentionMs);
+  }
+
   /** A window older than the newest one: re-encode the run it falls into. */
   private insertLate(point: PodPoint): void {
     let i = this.fine.findIndex((run) => run.lastEnd >= point.windowEnd);

@@ -297,3 +297,16 @@ describe("NodeWindow: completeness and attribution", () => {
     expect([s.node, s.bootId]).toEqual(["node-1", "boot-1"]);
   });
 });
+
+describe("NodeWindow: an agent's first window", () => {
+  it("starts when counting began (the probes attached), so the gap since the previous agent shows; only the first", () => {
+    const w = new NodeWindow(1000);
+    w.startFirstWindowAt(3800);
+    clientConnections(w, NETNS_A, 2);
+    const first = w.close(ctx({ now: 6000 }));
+    expect([first.windowStart, first.windowEnd]).toEqual([3800, 6000]);
+    w.startFirstWindowAt(9000); // a bpftrace restart later: windows stay back to back
+    const second = w.close(ctx({ now: 11_000 }));
+    expect([second.windowStart, second.windowEnd]).toEqual([6000, 11_000]);
+  });
+});
