@@ -1,7 +1,7 @@
 import { Command, Option } from "commander";
 import type { listPods, PodSummary } from "../collector/query/pod-query.js";
 import { SORT_KEYS } from "../collector/query/query-params.js";
-import { duration } from "../common/config-values.js";
+import { duration } from "../common/duration.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
 import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
 import { rate, textTable } from "./text-table.js";
