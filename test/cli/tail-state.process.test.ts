@@ -3,16 +3,14 @@
  * through the CLI's own check and the collector's `state=` filter, like any gauge state.
  */
 import { type ChildProcess, spawn } from "node:child_process";
-import { pino } from "pino";
-import { Registry } from "prom-client";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import type { TransitionEvent } from "../../agent/wire/events.js";
-import { startCollectorHttp } from "../../collector/http/collector-http.js";
 import { EventTap } from "../../collector/live/event-tap.js";
 import { ClusterModel } from "../../collector/model/cluster-model.js";
 import type { ServiceHttp } from "../../common/service-http.js";
 import { CLI, runCli } from "../support/agent-process.js";
 import { stopChild } from "../support/child-process.js";
+import { serveModel } from "../support/model-http.js";
 import { podOwner, TEST_EPOCH } from "../support/summaries.js";
 
 const event = (from: string, to: string, sport: number): TransitionEvent => ({
@@ -56,15 +54,9 @@ describe("tcpstate tail --state CLOSE", () => {
         return () => clearTimeout(timer);
       },
     };
-    http = await startCollectorHttp({
-      host: "127.0.0.1",
-      port: 0,
-      registry: new Registry(),
-      model: new ClusterModel(3_600_000, 86_400_000),
-      peers: null,
+    http = await serveModel(new ClusterModel(3_600_000, 86_400_000), {
+      clock: () => TEST_EPOCH,
       events: new EventTap(() => feed, null),
-      logger: pino({ level: "silent" }),
-      readiness: () => ({ ready: true, waitingFor: [] }),
     });
     server = `http://127.0.0.1:${http.port}`;
   });
