@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { opens } from "../collector/model/churn.js";
 import type { listPods, PodSummary } from "../collector/query/pod-query.js";
 import { SORT_KEYS } from "../collector/query/query-params.js";
 import { duration } from "../common/duration.js";
@@ -48,7 +49,7 @@ export function topTable(body: PodList, wide: boolean, showIdleHow?: string): st
       p.namespace || `(${p.kind}@${p.node})`,
       p.name,
       rate(p.churnPerSecond),
-      String(c.active_opens + c.passive_opens),
+      String(opens(c)),
       String(c.closes),
       String(c.failed_connects),
       String(c.resets),
