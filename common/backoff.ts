@@ -10,8 +10,8 @@ export interface BackoffPolicy {
 
 /** The wait before retry number `attempt` (0: the first retry after a failure). */
 export function backoffDelay(attempt: number, policy: BackoffPolicy): number {
-  // 2 ** attempt reaches Infinity past attempt 1023: still capped, never NaN.
-  return Math.min(policy.maxMs, policy.initialMs * 2 ** attempt);
+  // The exponent stops at 52: past 1023 it would be Infinity, and 0 × Infinity (initialMs 0) is NaN.
+  return Math.min(policy.maxMs, policy.initialMs * 2 ** Math.min(attempt, 52));
 }
 
 /** A wait drawn uniformly from [delay / 2, delay]: retries of many senders spread out instead of arriving together. */

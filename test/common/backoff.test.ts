@@ -21,6 +21,7 @@ describe("backoff", () => {
     const b = new Backoff({ initialMs: 2000, maxMs: 30_000 });
     expect(waits(b, 5000).at(-1)).toBe(30_000);
     expect(backoffDelay(5000, { initialMs: 2000, maxMs: 30_000 })).toBe(30_000);
+    expect(backoffDelay(5000, { initialMs: 0, maxMs: 30_000 })).toBe(0);
   });
 
   it("caps at a bound below the second step (Alertmanager: 2 s, then the resend interval of 3 s)", () => {
