@@ -6,22 +6,22 @@ import { duration, formatDuration, parseDuration } from "../../common/duration.j
 const DAY = 86_400_000;
 const UNITS = { h: 3_600_000, m: 60_000, s: 1000, ms: 1 } as const;
 
-/** Every duration pattern of the chart's values.schema.json (the fields that say they hold a duration). */
+/** The distinct duration patterns of the chart's values.schema.json (of the fields that say they hold one). */
 function chartDurationPatterns(): RegExp[] {
   const schema: unknown = JSON.parse(
     readFileSync(new URL("../../helm/tcpstate/values.schema.json", import.meta.url), "utf8"),
   );
-  const found: RegExp[] = [];
+  const found = new Set<string>();
   const walk = (node: unknown): void => {
     if (typeof node !== "object" || node === null) return;
     const n = node as Record<string, unknown>;
     if (typeof n.pattern === "string" && /duration/i.test(String(n.description ?? ""))) {
-      found.push(new RegExp(n.pattern));
+      found.add(n.pattern);
     }
     for (const child of Object.values(n)) walk(child);
   };
   walk(schema);
-  return found;
+  return [...found].map((source) => new RegExp(source));
 }
 
 describe("parseDuration", () => {
