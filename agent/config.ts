@@ -1,6 +1,7 @@
 import { hostname } from "node:os";
 import { z } from "zod";
-import { duration, listenAddress } from "../common/config-values.js";
+import { listenAddress } from "../common/config-values.js";
+import { duration } from "../common/duration.js";
 import { EVENTS_MODES } from "./publish/event-publisher.js";
 import { NATS_CONFIG_SHAPE } from "./wire/nats-connection.js";
 

@@ -9,7 +9,7 @@ import { ClusterModel } from "../collector/model/cluster-model.js";
 import type { PodRecord } from "../collector/model/pod-record.js";
 import { listPods, podSummary, windowStats } from "../collector/query/pod-query.js";
 import { PodListQuerySchema } from "../collector/query/query-params.js";
-import { parseDuration } from "../common/config-values.js";
+import { DURATION_EXAMPLES, parseDuration } from "../common/duration.js";
 import { serveModel } from "../test/support/model-http.js";
 import { runBench } from "./cleanup.js";
 import { SummaryFactory } from "./collector-summaries.js";
@@ -29,7 +29,10 @@ function parseOptions(argv: string[]): Options {
     const [flag, value] = [argv[i], argv[i + 1] ?? ""];
     const duration = () => {
       const ms = parseDuration(value);
-      if (ms === null) throw new Error(`${flag}: expected a duration like 5s or 1h, got "${value}"`);
+      if (ms === null)
+        throw new Error(
+          `${flag}: expected a duration like ${DURATION_EXAMPLES}, got ${JSON.stringify(value)}`,
+        );
       return ms;
     };
     const count = () => {

@@ -1,4 +1,5 @@
 import { Command, Option } from "commander";
+import { opens } from "../collector/model/churn.js";
 import type { podDetail } from "../collector/query/pod-query.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
 import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
@@ -15,7 +16,7 @@ export function podText(p: PodDetail, windowText: string): string {
     `Pod:          ${p.namespace}/${p.name}${p.workload ? `  (${p.workload})` : ""}  on ${p.node}${p.hostNetwork ? "  hostNetwork" : ""}`,
     `Window:       ${windowText} (observed ${p.coveredSeconds.toFixed(0)} s, ${s.length} points)`,
     `Churn:        ${rate(p.churnPerSecond)}/s   ${sparkline(s.map((x) => x.churnPerSecond))}`,
-    `Transitions:  opens ${c.active_opens + c.passive_opens} (active ${c.active_opens}, passive ${c.passive_opens})  closes ${c.closes}  failed ${c.failed_connects}  resets ${c.resets}  time_wait_entries ${c.time_wait_entries}`,
+    `Transitions:  opens ${opens(c)} (active ${c.active_opens}, passive ${c.passive_opens})  closes ${c.closes}  failed ${c.failed_connects}  resets ${c.resets}  time_wait_entries ${c.time_wait_entries}`,
   ].map(escapeForTerminal);
   if (p.sockets) {
     for (const state of ["ESTABLISHED", "TIME_WAIT", "SYN_RECV", "CLOSE_WAIT"] as const) {

@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import { formatEndpoint } from "../agent/wire/endpoint.js";
-import { GAUGE_STATES } from "../agent/wire/gauges.js";
+import { TRANSITION_STATES } from "../agent/wire/events.js";
 import type { EnrichedEvent } from "../collector/live/event-tap.js";
 import { SERVER_HELP, ServerError, serverUrl, streamLines } from "./collector-client.js";
 import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
@@ -25,8 +25,9 @@ export function tailCommand(): Command {
     .option("--node <node>", "only this node")
     .option(
       "--state <states...>",
-      `only transitions from or to these states (${GAUGE_STATES.join(", ")}); ` +
-        "a socket entering TIME_WAIT shows as FIN_WAIT2 -> TIME_WAIT (CLOSING -> TIME_WAIT after a simultaneous close)",
+      `only transitions from or to these states (${TRANSITION_STATES.join(", ")}); ` +
+        "a socket entering TIME_WAIT shows as FIN_WAIT2 -> TIME_WAIT (CLOSING -> TIME_WAIT after a simultaneous close); " +
+        "CLOSE: sockets closing (-> CLOSE) and starting (CLOSE -> SYN_SENT, CLOSE -> LISTEN)",
     )
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .option("--server <url>", SERVER_HELP)
@@ -38,8 +39,8 @@ export function tailCommand(): Command {
         const states = (opts.state as string[])
           .flatMap((s) => s.split(","))
           .map((s) => s.trim().toUpperCase());
-        const bad = states.find((s) => !(GAUGE_STATES as readonly string[]).includes(s));
-        if (bad) throw new UsageError(`invalid --state "${bad}": accepted ${GAUGE_STATES.join(", ")}`);
+        const bad = states.find((s) => !(TRANSITION_STATES as readonly string[]).includes(s));
+        if (bad) throw new UsageError(`invalid --state "${bad}": accepted ${TRANSITION_STATES.join(", ")}`);
         q.set("state", states.join(","));
       }
       const abort = new AbortController();

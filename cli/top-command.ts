@@ -1,7 +1,8 @@
 import { Command, Option } from "commander";
+import { opens } from "../collector/model/churn.js";
 import type { listPods, PodSummary } from "../collector/query/pod-query.js";
 import { SORT_KEYS } from "../collector/query/query-params.js";
-import { duration } from "../common/config-values.js";
+import { duration } from "../common/duration.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
 import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
 import { rate, textTable } from "./text-table.js";
@@ -48,7 +49,7 @@ export function topTable(body: PodList, wide: boolean, showIdleHow?: string): st
       p.namespace || `(${p.kind}@${p.node})`,
       p.name,
       rate(p.churnPerSecond),
-      String(c.active_opens + c.passive_opens),
+      String(opens(c)),
       String(c.closes),
       String(c.failed_connects),
       String(c.resets),

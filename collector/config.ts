@@ -1,6 +1,7 @@
 import { z } from "zod";
 import { NATS_CONFIG_SHAPE } from "../agent/wire/nats-connection.js";
-import { duration, listenAddress } from "../common/config-values.js";
+import { listenAddress } from "../common/config-values.js";
+import { duration } from "../common/duration.js";
 import { isHostPattern } from "../common/host-header.js";
 import {
   HTTP_SINK_CREDENTIAL_OPTIONS,

@@ -1,6 +1,7 @@
 /** The collector's JetStream streams (summaries, alerts): created when missing, brought to their settings when not. */
 import { type JetStreamManager, RetentionPolicy, type StreamConfig } from "@nats-io/jetstream";
 import type { Logger } from "pino";
+import { backoffDelay } from "../common/backoff.js";
 
 const NS_PER_MS = 1_000_000;
 
@@ -28,7 +29,7 @@ export async function retrySetUp<T>(
     try {
       return await setUp();
     } catch (err) {
-      const delay = Math.min(30_000, initialMs * 2 ** Math.min(n, 5));
+      const delay = backoffDelay(n, { initialMs, maxMs: 30_000 });
       logger.error({ err: (err as Error).message, retryInMs: delay }, `cannot ${what}; retrying`);
       await new Promise((r) => setTimeout(r, delay));
     }

@@ -1,10 +1,9 @@
-import { connect } from "@nats-io/transport-node";
 import type { Logger } from "pino";
 import { natsAuthFromConfig, natsConnectionOptions } from "../agent/wire/nats-connection.js";
+import { connectUntilUp } from "../common/nats-connect.js";
 import { packageVersion } from "../common/version.js";
 import { type CollectorCore, startCollectorCore } from "./collector-core.js";
 import type { CollectorConfig } from "./config.js";
-import { connectFailureLevel, NATS_CONNECT_RETRY_MS } from "./ingest/nats-connect-retry.js";
 import { SummaryIngest } from "./ingest/summary-ingest.js";
 import { retrySetUp } from "./jetstream-stream.js";
 import { natsEventFeed } from "./live/nats-event-feed.js";
@@ -96,34 +95,11 @@ export async function runCollector(
   // (refused, certificate, authorization) is said and retried.
   const options = natsConnectionOptions(config.natsUrl, natsAuthFromConfig(config), "tcpstate-collector");
   let stopping = false;
-  logger.info({ servers: config.natsUrl }, "connecting to NATS (retrying until it answers)");
-  const connectingSince = Date.now();
-  const nc = (async () => {
-    for (;;) {
-      try {
-        return await connect(options);
-      } catch (err) {
-        if (stopping) throw err;
-        // NATS starting beside the collector refuses (or has no route yet) for a while: an error only past that.
-        const waitedMs = Date.now() - connectingSince;
-        const level = connectFailureLevel(waitedMs);
-        logger[level](
-          {
-            err: (err as Error).message,
-            servers: config.natsUrl,
-            retryInMs: NATS_CONNECT_RETRY_MS,
-            waitedMs,
-          },
-          level === "error"
-            ? "cannot connect to NATS for longer than it takes to start; retrying"
-            : "NATS not reachable yet (it may be starting); retrying",
-        );
-        await new Promise((r) => setTimeout(r, NATS_CONNECT_RETRY_MS));
-      }
-    }
-  })();
+  const giveUp = new AbortController();
+  const nc = connectUntilUp({ options, logger, signal: giveUp.signal });
   const ingesting = (async () => {
     const conn = await nc;
+    if (!conn) return; // stopped before NATS ever answered
     void alerting.attach(conn, () => ingest?.caughtUp === true);
     feed = natsEventFeed(conn, logger.child({ part: "events" }));
     natsUp = true;
@@ -157,17 +133,19 @@ export async function runCollector(
         return candidate;
       },
     );
-  })().catch(() => undefined); // only when stopping before NATS ever answered
+  })().catch((err) => logger.error({ err: (err as Error).message }, "NATS set-up failed"));
 
   return {
     port: core.port,
     core,
     async stop() {
       stopping = true;
+      giveUp.abort();
       await ingest?.stop();
       await core.stop();
-      // Not connected yet: give up connecting rather than wait for it.
-      await Promise.race([nc.then((c) => c.close()), new Promise((r) => setTimeout(r, 100))]);
+      // Not connected yet: connectUntilUp gives up (and closes a connection that comes up after all); an
+      // attempt in flight is not waited for.
+      await Promise.race([nc.then((c) => c?.close()), new Promise((r) => setTimeout(r, 100))]);
       void ingesting;
       logger.info("collector stopped");
     },

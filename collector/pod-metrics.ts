@@ -10,9 +10,9 @@ import {
 } from "../agent/wire/gauges.js";
 import { namespaceOf, workloadName } from "../agent/wire/summary.js";
 import { familyHeader, labelValue, sampleValue } from "../common/prometheus-text.js";
+import { churnOf } from "./model/churn.js";
 import type { ClusterModel } from "./model/cluster-model.js";
 import type { PodRecord } from "./model/pod-record.js";
-import { churnPerSecond } from "./query/pod-query.js";
 import { topIndices } from "./query/top-k.js";
 
 /** Pods whose newest window is older than this are gone (deleted, or their node is): their series go too. */
@@ -30,8 +30,7 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** A pod's newest window churn. */
 function latestChurn(r: PodRecord): number {
-  const w = r.latest.window;
-  return churnPerSecond(w.active_opens + w.passive_opens, r.latestWindowMs);
+  return churnOf(r.latest.window, r.latestWindowMs);
 }
 
 /**

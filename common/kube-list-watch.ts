@@ -10,6 +10,7 @@ import {
   Watch,
 } from "@kubernetes/client-node";
 import type { Logger } from "pino";
+import { Backoff } from "./backoff.js";
 
 /** Whether a kube config can be had: the file given, in-cluster, $KUBECONFIG or ~/.kube/config. */
 export function kubeConfigAvailable(path: string | undefined): boolean {
@@ -53,12 +54,12 @@ export class KubeListWatch<T extends KubernetesObject> {
   private readonly informer: ListWatch<T>;
   private stopping = false;
   private retryTimer: NodeJS.Timeout | undefined;
-  private backoffMs: number;
+  private readonly retryBackoff: Backoff;
   synced = false;
   errors = 0;
 
   constructor(private readonly opts: KubeListWatchOptions<T>) {
-    this.backoffMs = this.backoff.initialMs;
+    this.retryBackoff = new Backoff(this.opts.backoff ?? { initialMs: 1000, maxMs: 30_000 });
     this.informer = new ListWatch<T>(
       opts.path,
       new Watch(opts.kubeConfig),
@@ -70,14 +71,8 @@ export class KubeListWatch<T extends KubernetesObject> {
     this.informer.on("add", (o) => opts.onUpsert(o));
     this.informer.on("update", (o) => opts.onUpsert(o));
     this.informer.on("delete", (o) => opts.onDelete(o));
-    this.informer.on("connect", () => {
-      this.backoffMs = this.backoff.initialMs;
-    });
+    this.informer.on("connect", () => this.retryBackoff.reset());
     this.informer.on("error", (err) => this.retry(err));
-  }
-
-  private get backoff() {
-    return this.opts.backoff ?? { initialMs: 1000, maxMs: 30_000 };
   }
 
   async start(): Promise<void> {
@@ -105,8 +100,7 @@ export class KubeListWatch<T extends KubernetesObject> {
   private retry(err: unknown): void {
     if (this.stopping || this.retryTimer) return;
     this.errors++;
-    const delay = this.backoffMs;
-    this.backoffMs = Math.min(this.backoffMs * 2, this.backoff.maxMs);
+    const delay = this.retryBackoff.next();
     this.opts.logger.warn(
       { err: (err as Error)?.message ?? String(err), retryInMs: delay },
       `kube API list/watch of ${this.opts.what} failed; retrying`,

@@ -1,6 +1,7 @@
 import { createInterface } from "node:readline";
 import { execa, type ResultPromise } from "execa";
 import type { Logger } from "pino";
+import { Backoff } from "../../common/backoff.js";
 import { classifyBpftraceStderr, type ProbeError } from "./probe-error.js";
 import { type ProbeLine, parseProbeLine } from "./probe-line.js";
 import { readTracepointMisses } from "./prog-stats.js";
@@ -49,7 +50,7 @@ export class BpftraceSupervisor {
   private stopping = false;
   private ready = false;
   private restartTimer: NodeJS.Timeout | undefined;
-  private nextBackoffMs: number;
+  private readonly restartBackoff: Backoff;
   private startedAt = 0;
   private exited: Promise<void> = Promise.resolve();
   private missesOfDeadProcesses = 0;
@@ -61,7 +62,7 @@ export class BpftraceSupervisor {
     private readonly opts: SupervisorOptions,
     private readonly listener: ProbeListener,
   ) {
-    this.nextBackoffMs = this.backoff.initialMs;
+    this.restartBackoff = new Backoff(this.backoff);
   }
 
   private get backoff() {
@@ -132,10 +133,8 @@ export class BpftraceSupervisor {
     this.restarts++;
     this.lastError = error;
     // A process that ran for a while earns a fresh backoff; one that keeps dying backs off further.
-    if (wasReady && Date.now() - this.startedAt >= this.backoff.stableMs)
-      this.nextBackoffMs = this.backoff.initialMs;
-    const delay = this.nextBackoffMs;
-    this.nextBackoffMs = Math.min(this.nextBackoffMs * 2, this.backoff.maxMs);
+    if (wasReady && Date.now() - this.startedAt >= this.backoff.stableMs) this.restartBackoff.reset();
+    const delay = this.restartBackoff.next();
     this.opts.logger.error(
       {
         probe: this.opts.name,

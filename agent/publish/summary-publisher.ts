@@ -1,7 +1,8 @@
 import { randomUUID } from "node:crypto";
 import { type JetStreamClient, jetstream } from "@nats-io/jetstream";
-import { connect, type NatsConnection } from "@nats-io/transport-node";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { Logger } from "pino";
+import { connectUntilUp } from "../../common/nats-connect.js";
 import { type NatsAuth, natsConnectionOptions } from "../wire/nats-connection.js";
 import { summarySubject } from "../wire/subjects.js";
 import type { NodeSummary } from "../wire/summary.js";
@@ -37,6 +38,8 @@ export class SummaryPublisher {
   private draining: Promise<void> | undefined;
   private retryTimer: NodeJS.Timeout | undefined;
   private stopped = false;
+  /** Aborted on stop: the first connection is no longer tried. */
+  private readonly giveUp = new AbortController();
   private lastError = "";
   /** Message ids this publisher has tried (the newest few), to tell its own duplicates from a taken id. */
   private readonly tried = new Set<string>();
@@ -59,20 +62,16 @@ export class SummaryPublisher {
 
   private async connectLoop(): Promise<void> {
     const { servers, auth, node, logger } = this.opts;
-    try {
-      const nc = await connect(natsConnectionOptions(servers, auth, `tcpstate-agent/${node}`));
-      this.nc = nc;
-      this.js = jetstream(nc);
-      this.connected = !nc.isClosed();
-      logger.info({ server: nc.getServer() }, "connected to NATS");
-      void this.watchStatus(nc);
-      this.opts.onConnected?.(nc);
-      this.kick();
-    } catch (err) {
-      // Not reachable, not trusted or not authorized: said each time, and tried again.
-      logger.error({ err: (err as Error).message, servers }, "cannot connect to NATS; retrying in 5 s");
-      if (!this.stopped) this.retryTimer = setTimeout(() => void this.connectLoop(), 5000);
-    }
+    const options = natsConnectionOptions(servers, auth, `tcpstate-agent/${node}`);
+    const nc = await connectUntilUp({ options, logger, signal: this.giveUp.signal });
+    if (!nc) return;
+    this.nc = nc;
+    this.js = jetstream(nc);
+    this.connected = !nc.isClosed();
+    logger.info({ server: nc.getServer() }, "connected to NATS");
+    void this.watchStatus(nc);
+    this.opts.onConnected?.(nc);
+    this.kick();
   }
 
   private async watchStatus(nc: NatsConnection): Promise<void> {
@@ -171,6 +170,7 @@ export class SummaryPublisher {
       await (this.draining ?? new Promise((r) => setTimeout(r, 100)));
     }
     this.stopped = true;
+    this.giveUp.abort();
     if (this.retryTimer) clearTimeout(this.retryTimer);
     if (this.buffer.length > 0)
       this.opts.logger.warn({ lost: this.buffer.length }, "stopping with summaries not yet published");

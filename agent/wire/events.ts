@@ -1,6 +1,14 @@
 /** The live event stream's wire contract (tcpstate.v1.events.<node>) and its lease requests. */
 import { z } from "zod";
+import { GAUGE_STATES } from "./gauges.js";
 import { OwnerSchema } from "./summary.js";
+
+/**
+ * The states a transition names in `from` and `to`: every gauge state and CLOSE, where each socket starts
+ * (CLOSE → SYN_SENT, CLOSE → LISTEN) and ends (every close event carries `to: "CLOSE"`; one handed to a
+ * timewait sock shows as → TIME_WAIT). What `tail --state` and the events API's `state=` filter on.
+ */
+export const TRANSITION_STATES = [...GAUGE_STATES, "CLOSE"] as const;
 
 export const TransitionEventSchema = z.object({
   time: z.number().int().nonnegative(),

@@ -4,8 +4,9 @@
  * instances it sees (one per pod, or one per destination) with their value and texts; null when the window
  * has no data for it (gauges unreadable), so the alert's state stays as it was.
  */
-import type { Listener, PodEntry } from "../../agent/wire/summary.js";
-import { churnPerSecond } from "../query/pod-query.js";
+import type { PodEntry } from "../../agent/wire/summary.js";
+import { churnOf } from "../model/churn.js";
+import { listenersUnderPressure, synQueueFull } from "../model/listener-ranking.js";
 import { Baseline } from "./baseline.js";
 import type {
   BaselineRule,
@@ -118,24 +119,6 @@ function timeWaitBuildup(rule: TimeWaitRule, s: WindowSample, m: PodMemory): Ins
   ];
 }
 
-/** The listening port under SYN pressure: largest SYN queue, then largest accept queue. */
-export function busiestListener(listeners: readonly Listener[]): Listener | undefined {
-  let best: Listener | undefined;
-  for (const l of listeners)
-    if (
-      !best ||
-      l.synQueue > best.synQueue ||
-      (l.synQueue === best.synQueue && l.acceptQueue > best.acceptQueue)
-    )
-      best = l;
-  return best;
-}
-
-/** A listener whose SYN queue is at its backlog: the kernel drops SYNs or answers with cookies from here on. */
-export function fullSynQueue(listeners: readonly Listener[]): Listener | undefined {
-  return listeners.find((l) => l.backlog > 0 && l.synQueue >= l.backlog);
-}
-
 function synRecvBuildup(rule: BuildupRule, s: WindowSample, m: PodMemory): Instance[] | null {
   const c = s.entry.netnsCounters;
   if (c && (c.listen_overflows > 0 || c.syncookies_sent > 0 || c.req_q_full_drops > 0)) {
@@ -152,14 +135,14 @@ function synRecvBuildup(rule: BuildupRule, s: WindowSample, m: PodMemory): Insta
   const quiet = b.quietLevel(s.t);
   b.add(s.t, synRecv, s.durationMs);
   const pressure = s.t - m.lastSynPressureAt <= SYN_PRESSURE_HOLD_MS;
-  const full = fullSynQueue(s.entry.listeners);
-  const listener = full ?? busiestListener(s.entry.listeners);
+  const listener = listenersUnderPressure(s.entry.listeners)[0];
+  const full = listener !== undefined && synQueueFull(listener);
   const port = listener ? String(listener.port) : "";
   const p = m.synPressure;
   return [
     {
       key: "",
-      active: buildupActive(synRecv, rule, quiet, full !== undefined) || pressure,
+      active: buildupActive(synRecv, rule, quiet, full) || pressure,
       value: synRecv,
       labels: { port },
       texts: () => {
@@ -193,7 +176,7 @@ function ephemeralPortPressure(rule: PortPressureRule, s: WindowSample): Instanc
 
 function connectionChurnSpike(rule: BaselineRule, s: WindowSample, m: PodMemory): Instance[] | null {
   if (s.durationMs <= 0) return null;
-  const churn = churnPerSecond(s.entry.window.active_opens + s.entry.window.passive_opens, s.durationMs);
+  const churn = churnOf(s.entry.window, s.durationMs);
   const b = m.baseline("ConnectionChurnSpike", rule.baselineWindowMs);
   const baseline = b.median(s.t);
   b.add(s.t, churn, s.durationMs);

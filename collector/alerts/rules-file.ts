@@ -4,7 +4,7 @@
  */
 import { parseDocument } from "yaml";
 import { z } from "zod";
-import { parseDuration } from "../../common/config-values.js";
+import { duration } from "../../common/duration.js";
 import { parseLabelSelector, SelectorError } from "./label-selector.js";
 import type { Scope } from "./scope.js";
 
@@ -40,23 +40,6 @@ export class RulesFileError extends Error {
 
 const DAY = 86_400_000;
 
-const durationField = (min: number, max: number) =>
-  z.string({ error: "expected a duration like 30s, 2m or 1h" }).transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === null) {
-      ctx.addIssue({ code: "custom", message: `expected a duration like 30s, 2m or 1h, got "${text}"` });
-      return z.NEVER;
-    }
-    if (ms < min || ms > max) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be between ${min / 1000}s and ${max / 1000}s, got "${text}"`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
-
 const globs = z.array(z.string().min(1, "must not be empty"));
 
 const ScopeSchema = z.strictObject({
@@ -84,8 +67,8 @@ const common = {
     .string()
     .regex(/^[a-z][a-z0-9_-]{0,31}$/, "must be a lower-case word like critical, warning or info")
     .optional(),
-  for: durationField(0, DAY).optional(),
-  holdDown: durationField(0, DAY).optional(),
+  for: duration(0, DAY).optional(),
+  holdDown: duration(0, DAY).optional(),
   runbookUrl: z.string().optional(),
   scope: ScopeSchema.optional(),
 };
@@ -93,7 +76,7 @@ const floor = z.number().nonnegative();
 const baseline = {
   floor: floor.optional(),
   factor: z.number().positive().optional(),
-  baselineWindow: durationField(1000, 7 * DAY).optional(),
+  baselineWindow: duration(1000, 7 * DAY).optional(),
 };
 
 const PortRangeSchema = z.string().transform((text, ctx) => {

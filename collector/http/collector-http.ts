@@ -4,7 +4,7 @@ import { createRequire } from "node:module";
 import type { Logger } from "pino";
 import type { Registry } from "prom-client";
 import { z } from "zod";
-import { GAUGE_STATES } from "../../agent/wire/gauges.js";
+import { TRANSITION_STATES } from "../../agent/wire/events.js";
 import { decodeComponent } from "../../common/request-target.js";
 import {
   BadRequestError,
@@ -47,7 +47,7 @@ export interface CollectorHttpOptions {
 const STATE_LIST = z
   .string()
   .transform((text) => text.split(",").map((s) => s.trim().toUpperCase()))
-  .pipe(z.array(z.enum(GAUGE_STATES, { error: `accepted states: ${GAUGE_STATES.join(", ")}` })));
+  .pipe(z.array(z.enum(TRANSITION_STATES, { error: `accepted states: ${TRANSITION_STATES.join(", ")}` })));
 
 const EventQuerySchema = z.strictObject({
   namespace: z.string().min(1).optional(),

@@ -1,4 +1,5 @@
 import type { Counters } from "../../agent/wire/counters.js";
+import { opens } from "./churn.js";
 
 /** Recent activity is kept in buckets of this length… */
 export const ACTIVITY_BUCKET_MS = 30_000;
@@ -45,7 +46,7 @@ export class RecentActivity {
       s[at + 2] = 0;
       s[at + 3] = 0;
     }
-    s[at + 1] = (s[at + 1] as number) + counters.active_opens + counters.passive_opens;
+    s[at + 1] = (s[at + 1] as number) + opens(counters);
     s[at + 2] = (s[at + 2] as number) + counters.failed_connects;
     s[at + 3] = (s[at + 3] as number) + durationMs;
   }

@@ -1,14 +1,10 @@
 /** The pod questions the API answers: who churns, who holds what, over a window, ranked. */
 import { addCounters, COUNTER_NAMES, type Counters, zeroCounters } from "../../agent/wire/counters.js";
 import { GAUGE_STATES } from "../../agent/wire/gauges.js";
-import {
-  type Destination,
-  type Listener,
-  namespaceOf,
-  type PodEntry,
-  workloadName,
-} from "../../agent/wire/summary.js";
+import { type Destination, namespaceOf, type PodEntry, workloadName } from "../../agent/wire/summary.js";
+import { churnOf, churnPerSecond } from "../model/churn.js";
 import type { ClusterModel } from "../model/cluster-model.js";
+import { listenersUnderPressure } from "../model/listener-ranking.js";
 import type { PodRecord } from "../model/pod-record.js";
 import {
   ACTIVITY_BUCKET_MS,
@@ -27,11 +23,6 @@ export interface WindowStats {
   churnPerSecond: number;
 }
 
-/** Churn = connections opened (actively or passively) per second of observed time (README, "Querying"). */
-export function churnPerSecond(opens: number, coveredMs: number): number {
-  return coveredMs > 0 ? opens / (coveredMs / 1000) : 0;
-}
-
 /** Exact counters of the windows that ended after `since` (decodes only the runs that reach past it). */
 export function windowStats(r: PodRecord, since: number): WindowStats {
   const counters = zeroCounters();
@@ -42,7 +33,7 @@ function statsOf(counters: Counters, coveredMs: number): WindowStats {
   return {
     counters,
     coveredMs,
-    churnPerSecond: churnPerSecond(counters.active_opens + counters.passive_opens, coveredMs),
+    churnPerSecond: churnOf(counters, coveredMs),
   };
 }
 
@@ -81,16 +72,6 @@ export function isIdle(r: PodRecord, since: number, now: number, sum: ActivitySu
   // Buckets other than the partial one hold only windows that ended inside the window.
   if (sum.opens > sum.partialOpens || sum.failed > sum.partialFailed) return false;
   return !anyTransition(windowStats(r, since).counters);
-}
-
-/** Listeners with half-open connections or a backed-up accept queue, the worst first. */
-export function listenersUnderPressure(listeners: readonly Listener[]): Listener[] {
-  return listeners
-    .filter((l) => l.synQueue > 0 || l.acceptQueue > 0)
-    .sort(
-      (a, b) =>
-        b.synQueue - a.synQueue || b.acceptQueue / (b.backlog || 1) - a.acceptQueue / (a.backlog || 1),
-    );
 }
 
 function named(peers: PeerLookup | null, list: readonly Destination[]) {
@@ -147,10 +128,7 @@ export function podDetail(r: PodRecord, since: number, peers: PeerLookup | null)
       windowEnd: p.windowEnd,
       complete: p.complete,
       counters: p.window,
-      churnPerSecond: churnPerSecond(
-        p.window.active_opens + p.window.passive_opens,
-        p.windowEnd - p.windowStart,
-      ),
+      churnPerSecond: churnOf(p.window, p.windowEnd - p.windowStart),
       sockets: p.sockets,
     })),
   };

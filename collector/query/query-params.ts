@@ -1,6 +1,6 @@
 /** The HTTP API's query parameters: one zod schema per endpoint, errors that name the parameter. */
 import { z } from "zod";
-import { duration } from "../../common/config-values.js";
+import { duration } from "../../common/duration.js";
 import { isReservedParameter } from "../../common/request-target.js";
 import { BadRequestError } from "../../common/service-http.js";
 

@@ -39,14 +39,14 @@ describe("agent start-up errors", () => {
   it("names a bad flag value and its env var", async () => {
     const r = await run(agent("--standalone", "--interval", "0s"));
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('invalid --interval (env INTERVAL): must be between 1s and 300s, got "0s"');
+    expect(r.stderr).toContain('invalid --interval (env INTERVAL): must be between 1s and 5m, got "0s"');
   });
 
   it("reads flags from the environment", async () => {
     const r = await run(agent("--standalone"), { INTERVAL: "soon" });
     expect(r.code).toBe(2);
     expect(r.stderr).toContain(
-      'invalid --interval (env INTERVAL): expected a duration like 5s, 500ms or 1m, got "soon"',
+      'invalid --interval (env INTERVAL): expected a duration like 5s, 500ms, 1m or 1h30m, got "soon"',
     );
   });
 

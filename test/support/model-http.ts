@@ -1,4 +1,4 @@
-/** The collector's HTTP API over a model the caller fills itself: no NATS, no live events, always ready. */
+/** The collector's HTTP API over a model the caller fills itself: no NATS, always ready; live events from `events`, if given. */
 import { pino } from "pino";
 import { Registry } from "prom-client";
 import { startCollectorHttp } from "../../collector/http/collector-http.js";
@@ -9,7 +9,7 @@ import type { ServiceHttp } from "../../common/service-http.js";
 
 export function serveModel(
   model: ClusterModel,
-  opts: { clock: () => number; peers?: PeerLookup | null },
+  opts: { clock: () => number; peers?: PeerLookup | null; events?: EventTap },
 ): Promise<ServiceHttp> {
   return startCollectorHttp({
     host: "127.0.0.1",
@@ -17,7 +17,7 @@ export function serveModel(
     registry: new Registry(),
     model,
     peers: opts.peers ?? null,
-    events: new EventTap(() => undefined, null),
+    events: opts.events ?? new EventTap(() => undefined, null),
     logger: pino({ level: "silent" }),
     readiness: () => ({ ready: true, waitingFor: [] }),
     clock: opts.clock,

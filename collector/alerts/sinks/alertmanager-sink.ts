@@ -7,6 +7,7 @@
  * The whole current set is posted each time: a failed post is retried with backoff; nothing queues up.
  */
 import type { Logger } from "pino";
+import { backoffDelay } from "../../../common/backoff.js";
 import type { AlertEvent } from "../alert-event.js";
 import { type HttpSinkSettings, postToSink, sinkLabel } from "./http-sink-target.js";
 
@@ -98,8 +99,12 @@ export class AlertmanagerSink {
         this.notify();
         return;
       }
-      const backoff = Math.min(this.opts.resendIntervalMs, 1000 * 2 ** Math.min(this.failures, 10));
-      this.timer = setTimeout(() => this.notify(), this.failures > 0 ? backoff : this.opts.resendIntervalMs);
+      // After failures: 2 s, 4 s, 8 s… up to the resend interval.
+      const wait =
+        this.failures > 0
+          ? backoffDelay(this.failures - 1, { initialMs: 2000, maxMs: this.opts.resendIntervalMs })
+          : this.opts.resendIntervalMs;
+      this.timer = setTimeout(() => this.notify(), wait);
     });
   }
 

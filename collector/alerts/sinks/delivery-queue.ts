@@ -4,6 +4,7 @@
  * Drops, errors and sends are counted; a failure streak is logged once when it starts and once when it ends.
  */
 import type { Logger } from "pino";
+import { Backoff, halfJittered } from "../../../common/backoff.js";
 
 /** Thrown by a sender for a failure that retrying cannot fix (a 4xx answer): the item is dropped. */
 export class PermanentDeliveryError extends Error {
@@ -25,8 +26,7 @@ export interface DeliveryQueueOptions {
 }
 
 /** Retries wait 0.5 s, twice as long each time, up to 30 s (jittered by half). */
-const MIN_BACKOFF_MS = 500;
-const MAX_BACKOFF_MS = 30_000;
+const RETRY_BACKOFF = { initialMs: 500, maxMs: 30_000 };
 
 export class DeliveryQueue<T> implements DeliveryStats {
   private readonly items: T[] = [];
@@ -78,13 +78,13 @@ export class DeliveryQueue<T> implements DeliveryStats {
   }
 
   private async drain(): Promise<void> {
-    let attempt = 0;
+    const retries = new Backoff(RETRY_BACKOFF);
     while (!this.closed && this.items.length > 0) {
       const item = this.items[0] as T;
       try {
         await this.send(item);
         this.sent++;
-        attempt = 0;
+        retries.reset();
         if (this.failing) {
           this.failing = false;
           this.opts.logger.info({ sink: this.opts.name }, "alert delivery works again");
@@ -108,9 +108,7 @@ export class DeliveryQueue<T> implements DeliveryStats {
             "alert delivery failed; retrying with backoff",
           );
         }
-        const base = Math.min(MAX_BACKOFF_MS, MIN_BACKOFF_MS * 2 ** attempt);
-        attempt = Math.min(attempt + 1, 16);
-        await this.sleep(base / 2 + Math.random() * (base / 2));
+        await this.sleep(halfJittered(retries.next()));
       }
     }
     this.running = false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { buildupActive, fullSynQueue } from "../../../collector/alerts/conditions.js";
+import { buildupActive } from "../../../collector/alerts/conditions.js";
 import { defaultRules } from "../../../collector/alerts/rules-file.js";
 
 describe("conditions: buildupActive", () => {
@@ -26,21 +26,5 @@ describe("conditions: buildupActive", () => {
     const syn = { ...defaultRules().SynRecvBuildup, floor: 60 };
     expect(buildupActive(55, syn, null, false)).toBe(false);
     expect(buildupActive(60, syn, null, false)).toBe(true);
-  });
-});
-
-describe("conditions: fullSynQueue", () => {
-  const l = (port: number, synQueue: number, backlog: number) => ({
-    address: "10.0.0.2",
-    port,
-    acceptQueue: 0,
-    backlog,
-    synQueue,
-  });
-
-  it("finds a listener whose SYN queue reached its backlog", () => {
-    expect(fullSynQueue([l(8080, 127, 128)])).toBeUndefined();
-    expect(fullSynQueue([l(8080, 3, 128), l(9000, 128, 128)])?.port).toBe(9000);
-    expect(fullSynQueue([l(8080, 0, 0)])).toBeUndefined(); // backlog unknown
   });
 });

@@ -43,7 +43,7 @@ describe("rules file", () => {
     holdDown: 500ms
     floor: 100
     factor: 2.5
-    baselineWindow: 10m
+    baselineWindow: 1h30m
     runbookUrl: https://runbooks.example/tw
     scope:
       namespaces: ["payments", "shop-*"]
@@ -61,7 +61,7 @@ describe("rules file", () => {
       holdDownMs: 500,
       floor: 100,
       factor: 2.5,
-      baselineWindowMs: 600_000,
+      baselineWindowMs: 5_400_000,
       runbookUrl: "https://runbooks.example/tw",
     });
     expect(rules.TimeWaitBuildup.scope.namespaces).toEqual(["payments", "shop-*"]);
@@ -133,13 +133,13 @@ describe("rules file", () => {
 
   it("a bad duration names rule and field and what was expected", () => {
     expect(problem("rules:\n  TimeWaitBuildup: {for: 2 minutes}\n")).toBe(
-      `rules file ${FILE}: rule TimeWaitBuildup: field for: expected a duration like 30s, 2m or 1h, got "2 minutes"`,
+      `rules file ${FILE}: rule TimeWaitBuildup: field for: expected a duration like 5s, 500ms, 1m or 1h30m, got "2 minutes"`,
     );
     expect(problem("rules:\n  SynRecvBuildup: {holdDown: 120}\n")).toBe(
-      `rules file ${FILE}: rule SynRecvBuildup: field holdDown: expected a duration like 30s, 2m or 1h`,
+      `rules file ${FILE}: rule SynRecvBuildup: field holdDown: expected a duration like 5s, 500ms, 1m or 1h30m`,
     );
     expect(problem("rules:\n  ConnectionChurnSpike: {baselineWindow: 10ms}\n")).toContain(
-      "rule ConnectionChurnSpike: field baselineWindow: must be between 1s and 604800s",
+      "rule ConnectionChurnSpike: field baselineWindow: must be between 1s and 168h",
     );
   });
 

@@ -104,6 +104,13 @@ describe("query API", () => {
     expect(minute.body.pods.find((p) => p.name === "api").counters.active_opens).toBe(1200);
   });
 
+  it("takes a compound window: 1m30s counts 18 windows", async () => {
+    const r = await get("/api/v1/pods?window=1m30s&namespace=shop");
+    expect(r.status).toBe(200);
+    expect(r.body.window.seconds).toBe(90);
+    expect(r.body.pods.find((p) => p.name === "api").counters.active_opens).toBe(1800);
+  });
+
   it("ranks by gauges and failed connects", async () => {
     const by = async (sort: string) => (await get(`/api/v1/pods?sort=${sort}`)).body.pods.map((p) => p.name);
     expect((await by("time_wait"))[0]).toBe("api");

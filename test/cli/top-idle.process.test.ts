@@ -43,7 +43,9 @@ describe("tcpstate top and idle entries", () => {
   it("refuses a bare number for --interval like every duration flag, naming the flag and the form", async () => {
     const r = await runCli(["top", "--watch", "--interval", "2", "--server", server]);
     expect(r.code).toBe(2);
-    expect(r.stderr).toContain('invalid --interval: expected a duration like 5s, 500ms or 1m, got "2"');
+    expect(r.stderr).toContain(
+      'invalid --interval: expected a duration like 5s, 500ms, 1m or 1h30m, got "2"',
+    );
     const help = await runCli(["top", "--help"]);
     expect(help.stdout).toMatch(
       /--interval <duration>\s+redraw interval with --watch \(e\.g\. 500ms, 2s, 1m\)/,
