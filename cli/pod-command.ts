@@ -1,6 +1,6 @@
 import { Command, Option } from "commander";
 import { opens } from "../collector/model/churn.js";
-import type { podDetail } from "../collector/query/pod-query.js";
+import type { podDetail } from "../collector/query/pod-views.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
 import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
 import { rate, sparkline, textTable } from "./text-table.js";

@@ -1,6 +1,7 @@
 import { Command, Option } from "commander";
 import { opens } from "../collector/model/churn.js";
-import type { listPods, PodSummary } from "../collector/query/pod-query.js";
+import type { listPods } from "../collector/query/pod-query.js";
+import type { PodSummary } from "../collector/query/pod-views.js";
 import { SORT_KEYS } from "../collector/query/query-params.js";
 import { duration } from "../common/duration.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
