@@ -1,6 +1,8 @@
 /**
  * Dependencies flow one way: cli/ is the top (its commands wire everything), so nothing under agent/, collector/,
- * common/, local/ or render/ imports it; render/ (the text both cli/ and local/ print) imports neither of them.
+ * common/, local/ or render/ imports it; render/ (the text both cli/ and local/ print) imports neither of them;
+ * netns-lab/ (pods and traffic for the demo, the tests and the benchmarks) stands alone; and what ships imports
+ * nothing from test/ or bench/.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import path from "node:path";
@@ -46,5 +48,16 @@ describe("import direction", () => {
 
   it("render/ imports neither cli/ nor local/", () => {
     expect(violations(["render"], ["cli", "local"])).toEqual([]);
+  });
+
+  it("netns-lab/ imports none of the product's folders", () => {
+    expect(
+      violations(["netns-lab"], ["agent", "collector", "common", "cli", "local", "render", "test", "bench"]),
+    ).toEqual([]);
+  });
+
+  it("what ships imports nothing from test/ or bench/", () => {
+    const shipped = ["agent", "collector", "common", "cli", "local", "netns-lab", "render"];
+    expect(violations(shipped, ["test", "bench"])).toEqual([]);
   });
 });
