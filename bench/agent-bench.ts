@@ -7,7 +7,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { cpus, release, tmpdir } from "node:os";
 import { setTimeout as sleep } from "node:timers/promises";
 import { promisify } from "node:util";
-import { createPodNetwork } from "../test/support/netns-pods.js";
+import { createPodNetwork } from "../netns-lab/pod-network.js";
 import { buildChurn, runChurnClient, startChurnServer } from "./churn.js";
 import { type Cleanup, runBench } from "./cleanup.js";
 import { type CountingProcess, startAgent, startBaseline } from "./counters.js";

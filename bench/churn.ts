@@ -3,8 +3,8 @@ import { execFile, spawn } from "node:child_process";
 import { createInterface } from "node:readline";
 import { fileURLToPath } from "node:url";
 import { promisify } from "node:util";
+import { exec, type Pod } from "../netns-lab/pod-network.js";
 import { stopChild } from "../test/support/child-process.js";
-import { exec, type Pod } from "../test/support/netns-pods.js";
 import type { Cleanup } from "./cleanup.js";
 import { BenchError } from "./options.js";
 

@@ -6,7 +6,7 @@
 // that reads every netns's /proc/net/tcp and tcp6 in full. Prints a markdown table and the verdict per target
 // (exit 3 when one is missed).
 //
-// Pods are network namespaces from test/support/netns-pods.ts; the node's sockets are ESTABLISHED loopback
+// Pods are network namespaces from netns-lab/pod-network.ts; the node's sockets are ESTABLISHED loopback
 // connections in one separate "load" netns (bench/gauges-load.ts). Both the socket-table dump (sock_diag) and
 // /proc/net/tcp walk the kernel's one shared established hash, filtering by netns, so their cost in an empty
 // pod netns still grows with every socket on the node.
@@ -18,7 +18,7 @@ import { REBASELINE_MS } from "../agent/gauges/derived-gauges.js";
 import { NetnsGaugeReader } from "../agent/gauges/netns-gauges.js";
 import { TransitionLedger } from "../agent/gauges/transition-ledger.js";
 import { TcpState } from "../agent/probe/tcp-state.js";
-import { createPodNetwork, type Pod, type PodNetwork } from "../test/support/netns-pods.js";
+import { createPodNetwork, type Pod, type PodNetwork } from "../netns-lab/pod-network.js";
 import { type Cleanup, runBench } from "./cleanup.js";
 import { buildLoad, LOAD_BIN_NAME, startLoad } from "./gauges-load.js";
 import { type Cell, measure, naivePass, type Sample, summarize } from "./gauges-measure.js";

@@ -6,8 +6,8 @@ import { execFile, spawn } from "node:child_process";
 import { writeFile } from "node:fs/promises";
 import { createInterface } from "node:readline";
 import { promisify } from "node:util";
+import { exec, type Pod } from "../netns-lab/pod-network.js";
 import { stopChild } from "../test/support/child-process.js";
-import { exec, type Pod } from "../test/support/netns-pods.js";
 import type { Cleanup } from "./cleanup.js";
 
 const execFileAsync = promisify(execFile);

@@ -7,8 +7,11 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { ClusterModel } from "../collector/model/cluster-model.js";
 import type { PodRecord } from "../collector/model/pod-record.js";
-import { listPods, podSummary, windowStats } from "../collector/query/pod-query.js";
+import { listPods } from "../collector/query/pod-query.js";
+import { PodRanking } from "../collector/query/pod-ranking.js";
+import { podSummary } from "../collector/query/pod-views.js";
 import { PodListQuerySchema } from "../collector/query/query-params.js";
+import { windowStats } from "../collector/query/window-stats.js";
 import { DURATION_EXAMPLES, parseDuration } from "../common/duration.js";
 import { serveModel } from "../test/support/model-http.js";
 import { runBench } from "./cleanup.js";
@@ -125,7 +128,8 @@ async function main(): Promise<Target[]> {
   await http.close();
 
   const q = PodListQuerySchema.parse({ sort: "churn", window: "5m", limit: "20" });
-  const fastMs = time(o.requests, () => listPods(model, null, q, end));
+  const ranking = new PodRanking();
+  const fastMs = time(o.requests, () => listPods(model, null, q, end, ranking));
   const naiveRuns = Math.max(5, Math.round(o.requests / 10));
   let naive: ReturnType<typeof naiveTop> = [];
   const naiveMs = time(naiveRuns, () => {

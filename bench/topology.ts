@@ -1,7 +1,7 @@
 // Where the churn runs. Everything that differs between the two paths is in LAYOUTS; the rest of the
 // benchmark only sees a client pod, a server pod (the same pod on the loopback path), the address the client
 // dials and which side of every connection each pod holds.
-import { exec, type Pod, type PodNetwork } from "../test/support/netns-pods.js";
+import { exec, type Pod, type PodNetwork } from "../netns-lab/pod-network.js";
 import type { BenchPath } from "./options.js";
 import type { PodSides, Side } from "./report.js";
 

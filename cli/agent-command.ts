@@ -1,9 +1,9 @@
 import { Command } from "commander";
 import { pino } from "pino";
 import { AgentConfigSchema } from "../agent/config.js";
+import { jsonForTerminal } from "../render/terminal-text.js";
 import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS, switchOn } from "./flag-table.js";
 import { stopOnSignals } from "./service-lifecycle.js";
-import { jsonForTerminal } from "./terminal-text.js";
 import { UsageError } from "./usage-error.js";
 
 /** Every agent flag: its config key, the env var that also sets it, and its help. One table, one truth. */

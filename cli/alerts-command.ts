@@ -1,9 +1,9 @@
 /** `tcpstate alerts`: the alerts pending or firing now, from the collector's GET /api/v1/alerts. */
 import { Command, Option } from "commander";
 import type { AlertView } from "../collector/alerts/alert-event.js";
+import { jsonForTerminal } from "../render/terminal-text.js";
+import { textTable } from "../render/text-table.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
-import { jsonForTerminal } from "./terminal-text.js";
-import { textTable } from "./text-table.js";
 
 const HEADERS = [
   "STATE",

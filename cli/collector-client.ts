@@ -1,5 +1,5 @@
 /** How the CLI talks to the collector's HTTP API, and what it says when it cannot. */
-import { escapeForTerminal } from "./terminal-text.js";
+import { escapeForTerminal } from "../render/terminal-text.js";
 import { UsageError } from "./usage-error.js";
 
 export const DEFAULT_SERVER = "http://127.0.0.1:8080";

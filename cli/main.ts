@@ -3,6 +3,7 @@ import { Command, CommanderError } from "commander";
 import { ProbeError } from "../agent/probe/probe-error.js";
 import { ConfigError } from "../common/config-values.js";
 import { packageVersion } from "../common/version.js";
+import { escapeForTerminal } from "../render/terminal-text.js";
 import { agentCommand } from "./agent-command.js";
 import { alertsCommand } from "./alerts-command.js";
 import { ServerError } from "./collector-client.js";
@@ -10,7 +11,6 @@ import { collectorCommand } from "./collector-command.js";
 import { localCommand } from "./local-command.js";
 import { podCommand } from "./pod-command.js";
 import { tailCommand } from "./tail-command.js";
-import { escapeForTerminal } from "./terminal-text.js";
 import { topCommand } from "./top-command.js";
 import { UsageError } from "./usage-error.js";
 

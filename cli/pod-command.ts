@@ -1,9 +1,9 @@
 import { Command, Option } from "commander";
 import { opens } from "../collector/model/churn.js";
-import type { podDetail } from "../collector/query/pod-query.js";
+import type { podDetail } from "../collector/query/pod-views.js";
+import { escapeForTerminal, jsonForTerminal } from "../render/terminal-text.js";
+import { rate, sparkline, textTable } from "../render/text-table.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
-import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
-import { rate, sparkline, textTable } from "./text-table.js";
 import { UsageError } from "./usage-error.js";
 
 type PodDetail = ReturnType<typeof podDetail>;

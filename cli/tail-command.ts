@@ -2,8 +2,8 @@ import { Command, Option } from "commander";
 import { formatEndpoint } from "../agent/wire/endpoint.js";
 import { TRANSITION_STATES } from "../agent/wire/events.js";
 import type { EnrichedEvent } from "../collector/live/event-tap.js";
+import { escapeForTerminal, jsonForTerminal } from "../render/terminal-text.js";
 import { SERVER_HELP, ServerError, serverUrl, streamLines } from "./collector-client.js";
-import { escapeForTerminal, jsonForTerminal } from "./terminal-text.js";
 import { UsageError } from "./usage-error.js";
 
 /** One transition as one line, escaped for the terminal (names and peers come from the cluster and DNS). */

@@ -4,8 +4,8 @@
  * backlog on a listener — removed again on stop.
  */
 import type { Logger } from "pino";
-import { createPodNetwork, type Pod, type PodNetwork } from "./pod-network.js";
-import { runChurn, type ServerHandle, startServer, synBurst } from "./traffic.js";
+import { createPodNetwork, type Pod, type PodNetwork } from "../netns-lab/pod-network.js";
+import { runChurn, type ServerHandle, startServer, synBurst } from "../netns-lab/traffic.js";
 
 /** The demo's pods, by role; their netns are named `<prefix>-<role>`. */
 export const DEMO_ROLES = {

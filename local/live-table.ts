@@ -1,7 +1,7 @@
-import { escapeForTerminal } from "../cli/terminal-text.js";
-import { topTable } from "../cli/top-command.js";
 import type { AlertView } from "../collector/alerts/alert-event.js";
 import type { listPods } from "../collector/query/pod-query.js";
+import { topTable } from "../render/pod-table.js";
+import { escapeForTerminal } from "../render/terminal-text.js";
 
 export interface LiveTable {
   stop(): void;

@@ -15,6 +15,7 @@ import {
 import type { CollectorConfig } from "../collector/config.js";
 import { runCollector } from "../collector/main.js";
 import { listPods } from "../collector/query/pod-query.js";
+import { PodRanking } from "../collector/query/pod-ranking.js";
 import { PodListQuerySchema } from "../collector/query/query-params.js";
 import { type Demo, startDemo } from "./demo.js";
 import { requireDemoTools } from "./demo-tools.js";
@@ -132,8 +133,9 @@ export async function runLocal(opts: LocalOptions, logger: Logger): Promise<Runn
       const model = core.model;
       const alerting = core.alerting;
       const query = PodListQuerySchema.parse({ sort: "churn", window: "1m", limit: "15" });
+      const ranking = new PodRanking();
       table = startLiveTable(opts.out, url, agentConfig.interval, () => ({
-        pods: listPods(model, null, query, Date.now()),
+        pods: listPods(model, null, query, Date.now(), ranking),
         alerts: alerting.engine.list("firing"),
       }));
       stops.push(async () => table?.stop());

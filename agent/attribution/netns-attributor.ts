@@ -32,7 +32,8 @@ async function localNameOf(procRoot: string, pid: number, cgroupText: string): P
 
 /**
  * Network namespace → owner, from the kernel's side: a pid in the netns (hostPID), that pid's cgroup (the pod
- * UID in kubepods paths) and the netns's addresses (pod IP). Never from the pid that triggered a transition.
+ * UID in kubepods paths) and the netns's addresses (pod IP). Never from the pid that triggered a transition
+ * (docs/design.md, "Pods from the kernel's point of view").
  */
 export class NetnsAttributor {
   private facts = new Map<number, NetnsFacts>();

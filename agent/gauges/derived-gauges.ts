@@ -7,7 +7,7 @@ import { STATE_SLOTS } from "./transition-ledger.js";
  * Full-socket state gauges of a busy netns without reading its socket table: gauge(state) at the last kernel
  * tick = gauge in a table read + the exact transition flows since (agent/gauges/transition-ledger.ts). What has
  * no transition keeps its own source: TIME_WAIT (sockstat tw), request socks (SYN_RECV before the final ACK)
- * and listeners' queues (the last table read). Pure functions, no I/O.
+ * and listeners' queues (the last table read). Pure functions, no I/O. Why: docs/design.md, "Gauges".
  */
 
 const S = TcpState;

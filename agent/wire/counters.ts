@@ -1,4 +1,4 @@
-/** The per-pod counters every part of tcpstate uses (which transition counts as which: classifyTransition in agent/probe/transition.ts). */
+/** The per-pod counters every part of tcpstate uses (which transition counts as which: docs/design.md, "Counting"; in code, classifyTransition in agent/probe/transition.ts). */
 export const COUNTER_NAMES = [
   "active_opens",
   "passive_opens",

@@ -17,7 +17,9 @@ import {
 import { EVENTS_NOT_CONNECTED, type EventTap } from "../live/event-tap.js";
 import type { ClusterModel } from "../model/cluster-model.js";
 import type { PeerLookup } from "../peers/peer-directory.js";
-import { findPod, listPods, podDetail } from "../query/pod-query.js";
+import { findPod, listPods } from "../query/pod-query.js";
+import { PodRanking } from "../query/pod-ranking.js";
+import { podDetail } from "../query/pod-views.js";
 import {
   PodDetailQuerySchema,
   PodListQuerySchema,
@@ -84,6 +86,7 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
   const { model, peers } = opts;
   const now = opts.clock ?? Date.now;
   const assets = dashboardAssets();
+  const ranking = new PodRanking();
   const static_: ServiceHttpOptions["routes"] = Object.fromEntries(
     Object.entries(assets).map(([path, a]) => [
       path,
@@ -107,7 +110,11 @@ export function startCollectorHttp(opts: CollectorHttpOptions): Promise<ServiceH
     routes: {
       ...static_,
       "/api/v1/pods": (url, res) =>
-        sendJson(res, 200, listPods(model, peers, parseQuery(PodListQuerySchema, url.searchParams), now())),
+        sendJson(
+          res,
+          200,
+          listPods(model, peers, parseQuery(PodListQuerySchema, url.searchParams), now(), ranking),
+        ),
       "/api/v1/pods/*": (url, res) => {
         const q = parseQuery(PodDetailQuerySchema, url.searchParams);
         const parts = url.pathname

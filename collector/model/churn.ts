@@ -1,4 +1,4 @@
-/** Churn, said once for the query, the alerts, the metrics and the CLI (README, "Querying"). */
+/** Churn, said once for the query, the alerts, the metrics and the CLI (docs/design.md, "Counting"). */
 import type { Counters } from "../../agent/wire/counters.js";
 
 /** Connections opened: actively (connect) and passively (accept). What churn counts. */

@@ -1,7 +1,7 @@
 import { addCounters, type Counters, zeroCounters } from "../../agent/wire/counters.js";
 import { GAUGE_STATES, type SocketGauges, zeroGauges } from "../../agent/wire/gauges.js";
 import type { PodRecord } from "../model/pod-record.js";
-import { windowStats } from "./pod-query.js";
+import { windowStats } from "./window-stats.js";
 
 export const ROLLUP_LEVELS = ["workload", "namespace", "node"] as const;
 export type RollupLevel = (typeof ROLLUP_LEVELS)[number];

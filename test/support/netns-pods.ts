@@ -1,2 +1,3 @@
-// Pods made of network namespaces: the same code `tcpstate local --demo` uses (local/pod-network.ts).
-export * from "../../local/pod-network.js";
+// Pods made of network namespaces, for the system tests: the same code `tcpstate local --demo` and the
+// benchmarks use (netns-lab/pod-network.ts).
+export * from "../../netns-lab/pod-network.js";

@@ -1,2 +1,3 @@
-// Traffic inside pod netns: the same code `tcpstate local --demo` uses (local/traffic.ts).
-export * from "../../local/traffic.js";
+// Traffic inside pod netns, for the system tests: the same code `tcpstate local --demo` and the benchmarks use
+// (netns-lab/traffic.ts).
+export * from "../../netns-lab/traffic.js";

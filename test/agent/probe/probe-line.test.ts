@@ -23,7 +23,7 @@ const parsedOfType = <T extends ProbeLine["type"]>(text: string, type: T): Of<T>
     .map(parseProbeLine)
     .filter((l): l is Of<T> => l.type === type);
 
-/** The transitions traffic.py makes, per socket, as the kernel reports them (agent/probe/transition.ts). */
+/** The transitions traffic.py makes, per socket, as the kernel reports them (docs/design.md, "Kernel facts"). */
 const seq = {
   connect: [
     [7, 2],

@@ -29,6 +29,7 @@ function countStates(...states: number[]): Counters {
 /** Counters with the given ones set and every other one 0. */
 const only = (set: Partial<Counters>): Counters => ({ ...zeroCounters(), ...set });
 
+// The sequences of docs/design.md, "Kernel facts", counted by the definitions of its "Counting".
 describe("the socket sequences the kernel reports", () => {
   it("counts a client's connect (CLOSE→SYN_SENT→ESTABLISHED) as an active open and an establishment", () => {
     expect(countStates(CLOSE, SYN_SENT, ESTABLISHED)).toEqual(only({ active_opens: 1, established: 1 }));

@@ -6,13 +6,13 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { zeroGauges } from "../../../agent/wire/gauges.js";
 import type { Listener } from "../../../agent/wire/summary.js";
-import { topTable } from "../../../cli/top-command.js";
 import { evaluateRule, PodMemory } from "../../../collector/alerts/conditions.js";
 import { defaultRules } from "../../../collector/alerts/rules-file.js";
 import { ClusterModel } from "../../../collector/model/cluster-model.js";
 import { listenersUnderPressure, synQueueFull } from "../../../collector/model/listener-ranking.js";
 import { listPods } from "../../../collector/query/pod-query.js";
 import { PodListQuerySchema } from "../../../collector/query/query-params.js";
+import { topTable } from "../../../render/pod-table.js";
 import { podOwner, testSummary } from "../../support/summaries.js";
 
 const l = (port: number, synQueue: number, acceptQueue: number, backlog: number): Listener => ({

@@ -1,6 +1,6 @@
-// "Pods" made of network namespaces, for `tcpstate local --demo` and the kernel tests: every pod is a netns with
-// eth0 on a shared bridge, a pause process (so the netns has a pid, like a pod sandbox) and IPv4 + IPv6
-// addresses. The bridge has its own netns, so nothing is created or touched in the host netns.
+// "Pods" made of network namespaces, for `tcpstate local --demo`, the system tests and the benchmarks: every pod
+// is a netns with eth0 on a shared bridge, a pause process (so the netns has a pid, like a pod sandbox) and
+// IPv4 + IPv6 addresses. The bridge has its own netns, so nothing is created or touched in the host netns.
 import { type ChildProcess, execFile, spawn } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { mkdir, readdir, readFile, readlink, rm, stat, writeFile } from "node:fs/promises";

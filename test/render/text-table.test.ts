@@ -1,6 +1,6 @@
 /** What the terminal shows: aligned tables and sparklines. */
 import { describe, expect, it } from "vitest";
-import { sparkline, textTable } from "../../cli/text-table.js";
+import { sparkline, textTable } from "../../render/text-table.js";
 
 describe("terminal text", () => {
   it("pads columns to the widest cell and right-aligns numbers", () => {

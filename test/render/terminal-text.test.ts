@@ -1,7 +1,7 @@
 /** What reaches the terminal from names the cluster (or any local user, through /proc) chose. */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { escapeForTerminal, jsonForTerminal } from "../../cli/terminal-text.js";
+import { escapeForTerminal, jsonForTerminal } from "../../render/terminal-text.js";
 
 /**
  * A terminal acts on or hides these: C0, DEL, C1, zero-width characters and marks, line and paragraph
