@@ -30,27 +30,40 @@ function sumSince(list: Entry[], cutoff: number): number {
 export class TimeWaitEstimator {
   private readonly pods = new Map<string, Entry[]>();
   private readonly host: Entry[] = [];
+  /** The end of the newest window counted: what the 60 s are counted back from. */
+  private countedUntil = Number.NEGATIVE_INFINITY;
 
   /** `since`: when counting began; sockets that entered TIME_WAIT before it have no entries here. */
   constructor(private readonly since: number) {}
 
   record(uid: string, at: number, count: number): void {
+    this.countedUntil = Math.max(this.countedUntil, at);
     const list = this.pods.get(uid) ?? [];
     if (count > 0) list.push({ at, count });
     this.pods.set(uid, list);
   }
 
   recordHost(at: number, count: number): void {
+    this.countedUntil = Math.max(this.countedUntil, at);
     if (count > 0) this.host.push({ at, count });
   }
 
+  /**
+   * The pod's entries over the 60 s before the newest window counted, not before `now`: the window closing now is
+   * not counted yet, and counting back from `now` would leave out as many seconds as its gauge pass ran long or
+   * its close came late (seconds on a busy machine) while their sockets are in the netns's count.
+   */
   estimate(uid: string, now: number): number {
     const list = this.pods.get(uid);
-    return list ? sumSince(list, now - TIME_WAIT_MS) : 0;
+    return list ? sumSince(list, this.cutoff(now)) : 0;
   }
 
   hostEntries(now: number): number {
-    return sumSince(this.host, now - TIME_WAIT_MS);
+    return sumSince(this.host, this.cutoff(now));
+  }
+
+  private cutoff(now: number): number {
+    return Math.min(now, this.countedUntil) - TIME_WAIT_MS;
   }
 
   /** Has every TIME_WAIT socket that can exist now entered it since counting began? */
@@ -64,10 +77,21 @@ export class TimeWaitEstimator {
 }
 
 /**
- * Shares the netns's exact TIME_WAIT count out between the pods by their estimates, against all the entries
- * (the pods' and the host's) over the same 60 s: scaled down when sockets left early (reused by tw_reuse,
- * killed by RST, dropped for want of buckets), up when they outlive 60 s (the timer's slack, so at most by it,
- * and only once every socket that exists entered while counting). What remains is the host's own.
+ * The host's share of the netns's entries under which the netns's count tells how long the pods' own sockets
+ * lasted. Above it the count says more about the host's traffic than the pods': on a busy node the host's own
+ * loopback connections leave TIME_WAIT early (tcp_tw_reuse reuses them, RSTs kill them where tcp_rfc1337 is 0)
+ * and come in bursts whose sockets are counted before their entries are; sharing that out by entries moved a
+ * steady pod's estimate by 14% (issue 15). 2%: what the host can then move a pod's estimate by at most.
+ */
+export const HOST_SHARE_TRUSTED = 0.02;
+
+/**
+ * Shares the netns's exact TIME_WAIT count out between the pods by their estimates. Where the pods make (nearly)
+ * all the entries, against all the entries over the same 60 s: scaled down when sockets left early (reused by
+ * tw_reuse, killed by RST, dropped for want of buckets), up when they outlive 60 s (the timer's slack, so at most
+ * by it, and only once every socket that exists entered while counting). Where the host makes more, each pod keeps
+ * its own entries, scaled down only when the pods together would hold more than the netns does. What remains is
+ * the host's own.
  */
 export function reconcileTimeWait(
   total: number,
@@ -75,9 +99,15 @@ export function reconcileTimeWait(
   hostEntries: number,
   seenWholeLifetime: boolean,
 ): { pods: Map<string, number>; rest: number } {
-  let entries = hostEntries;
-  for (const n of estimates.values()) entries += n;
-  const scale = entries === 0 ? 0 : Math.min(total / entries, seenWholeLifetime ? MAX_SCALE_UP : 1);
+  let podEntries = 0;
+  for (const n of estimates.values()) podEntries += n;
+  const entries = podEntries + hostEntries;
+  const scale =
+    podEntries === 0
+      ? 0
+      : hostEntries <= HOST_SHARE_TRUSTED * entries
+        ? Math.min(total / entries, seenWholeLifetime ? MAX_SCALE_UP : 1)
+        : Math.min(total / podEntries, 1);
   const pods = new Map([...estimates].map(([uid, n]) => [uid, Math.floor(n * scale)]));
   let assigned = 0;
   for (const n of pods.values()) assigned += n;

@@ -1,6 +1,6 @@
 /**
  * The chart's PrometheusRule through Prometheus's own tool: `promtool check rules` on the rendered expressions
- * and `promtool test rules` with synthetic series (fixtures/prometheus-rules-tests.yaml).
+ * and `promtool test rules` with synthetic series (fixtures/prometheus-rules-*tests.yaml).
  */
 import { spawnSync } from "node:child_process";
 import { copyFileSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
@@ -10,10 +10,10 @@ import { afterAll, describe, expect, it } from "vitest";
 import { stringify } from "yaml";
 import { CI_VALUES, MONITORING_API, one, type RenderOptions, render } from "./chart.js";
 
-const FIXTURE = path.join(
-  path.dirname(new URL(import.meta.url).pathname),
-  "fixtures/prometheus-rules-tests.yaml",
-);
+const FIXTURES = path.join(path.dirname(new URL(import.meta.url).pathname), "fixtures");
+const FIXTURE = path.join(FIXTURES, "prometheus-rules-tests.yaml");
+/** Buildups present from the start, a steady pod, a slow leak, danger levels, a full SYN queue, SYN cookies. */
+const FIRST_MINUTE = path.join(FIXTURES, "prometheus-rules-first-minute-tests.yaml");
 const dir = mkdtempSync(path.join(tmpdir(), "tcpstate-promtool-"));
 
 /** The rendered PrometheusRule's groups as a Prometheus rule file; returns its path. */
@@ -62,5 +62,26 @@ describe("PrometheusRule (promtool)", () => {
     const r = promtool(["test", "rules", "tests.yaml"]);
     expect(r.status).not.toBe(0);
     expect(r.output).toContain("alertname: TimeWaitBuildup");
+  });
+
+  it("fires from the first minute like the collector: a pod at 14,400 TIME_WAIT from the start, a SYN queue at its backlog naming its port, SYN cookies, a slow leak to 10x; a steady pod at 1,100 never", () => {
+    ruleFile("rules.yaml", { set: { "monitoring.prometheusRule.enabled": "true" } });
+    copyFileSync(FIRST_MINUTE, path.join(dir, "tests.yaml"));
+    const r = promtool(["test", "rules", "tests.yaml"]);
+    expect(r.status, r.output).toBe(0);
+    expect(r.output).toContain("SUCCESS");
+  });
+
+  it("without the cold-start floor (raised out of reach) the pod at 14,400 from the start does not fire: the test can fail", () => {
+    ruleFile("rules.yaml", {
+      set: {
+        "monitoring.prometheusRule.enabled": "true",
+        "alerts.rules.TimeWaitBuildup.coldStartFloor": "1000000",
+      },
+    });
+    copyFileSync(FIRST_MINUTE, path.join(dir, "tests.yaml"));
+    const r = promtool(["test", "rules", "tests.yaml"]);
+    expect(r.status).not.toBe(0);
+    expect(r.output).toMatch(/alertname: TimeWaitBuildup, time: 3m/);
   });
 });
