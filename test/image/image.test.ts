@@ -7,10 +7,10 @@
  * libraries, files in node_modules) must leave the agent's tools, its probes and both services working.
  */
 
-import { execFileSync, spawnSync } from "node:child_process";
+import { spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { readdirSync, readFileSync } from "node:fs";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -22,6 +22,7 @@ import { cgroup2Root } from "../support/host-pod.js";
 import { waitHttpOk } from "../support/http-ready.js";
 import { freePort, type NatsServer, startNatsServer } from "../support/nats-server.js";
 import { createPodNetwork, type Pod, type PodNetwork } from "../support/netns-pods.js";
+import { buildTcpstateImage, podman } from "../support/tcpstate-image.js";
 import { type ServerHandle, startServer } from "../support/traffic.js";
 
 const IMAGE = "localhost/tcpstate:test";
@@ -42,14 +43,6 @@ const PORT = 8080;
 // different on each run, so kernel tests running at the same time are never taken for these pods.
 const SUBNET = 1 + Math.floor(Math.random() * 250);
 
-function podman(args: string[], timeoutMs = 60_000): string {
-  const r = spawnSync("podman", args, { encoding: "utf8", timeout: timeoutMs, maxBuffer: 64 * 1024 * 1024 });
-  if (r.error) throw new Error(`podman ${args[0]}: ${r.error.message}`);
-  if (r.status !== 0)
-    throw new Error(`podman ${args.join(" ")} exited ${r.status}:\n${r.stderr}\n${r.stdout}`);
-  return r.stdout;
-}
-
 const containers: string[] = [];
 let dir: string;
 
@@ -60,41 +53,7 @@ function logsOf(name: string, tail = 30): string {
 
 beforeAll(async () => {
   dir = await mkdtemp(path.join(tmpdir(), "tcpstate-image-"));
-  // Base images tagged as the Dockerfile's FROM names (made once, then reused), podman configured for runc.
-  execFileSync("bash", [path.join(REPO, "scripts/image-bases.sh")], {
-    stdio: ["ignore", "ignore", "inherit"],
-  });
-  // npm inside the build trusts this machine's CA bundle, through build-time mounts that leave no trace in
-  // the image (the Dockerfile stays as users build it).
-  const npmrc = path.join(dir, "npmrc");
-  await writeFile(npmrc, "cafile=/usr/local/etc/npm-host-ca.crt\n");
-  const revision = execFileSync("git", ["-C", REPO, "rev-parse", "HEAD"], { encoding: "utf8" }).trim();
-  const previous = spawnSync("podman", ["image", "inspect", "--format", "{{.Id}}", IMAGE], {
-    encoding: "utf8",
-  });
-  podman(
-    [
-      "build",
-      "--pull=never",
-      "--layers",
-      "-v",
-      "/etc/ssl/certs/ca-certificates.crt:/usr/local/etc/npm-host-ca.crt:ro",
-      "-v",
-      `${npmrc}:/usr/local/etc/npmrc:ro`,
-      "--build-arg",
-      `REVISION=${revision}`,
-      "-t",
-      IMAGE,
-      "-f",
-      path.join(REPO, "Dockerfile"),
-      REPO,
-    ],
-    15 * 60_000,
-  );
-  // The image this tag named before (a run ago) goes; the build's cached layers stay for the next run.
-  const previousId = previous.status === 0 ? previous.stdout.trim() : "";
-  if (previousId && podman(["image", "inspect", "--format", "{{.Id}}", IMAGE]).trim() !== previousId)
-    spawnSync("podman", ["rmi", previousId], { encoding: "utf8" });
+  await buildTcpstateImage(IMAGE);
 }, 20 * 60_000);
 
 afterAll(async () => {
