@@ -31,7 +31,7 @@ const AGENT_FLAG_TABLE: readonly Flag[] = [
     key: "interval",
     flag: "--interval <duration>",
     env: "INTERVAL",
-    help: "window length (1s to 5m)",
+    help: "window length",
   },
   {
     key: "metricsAddr",

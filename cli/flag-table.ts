@@ -1,5 +1,6 @@
 import { type Command, Option } from "commander";
 import type { z } from "zod";
+import { durationBounds, formatDuration } from "../common/duration.js";
 
 /**
  * A command-line flag: its config key, the env var that also sets it, its help and default. The default comes
@@ -22,13 +23,20 @@ export function schemaDefault(field: z.ZodType): string | undefined {
   return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
 }
 
-/** The flags with their defaults taken from the config schema's fields, so the two cannot drift. */
+/**
+ * The flags with their defaults, and a duration's bounds in the help, taken from the config schema's fields,
+ * so that `--help` and the schema cannot drift.
+ */
 export function withSchemaDefaults(flags: readonly Flag[], shape: Record<string, z.ZodType>): Flag[] {
   return flags.map((f) => {
     const field = shape[f.key];
     if (!field) throw new Error(`flag ${f.flag} has no config field ${f.key}`);
     const def = schemaDefault(field);
-    return def === undefined ? f : { ...f, def };
+    const bounds = durationBounds(field);
+    const help = bounds
+      ? `${f.help} (${formatDuration(bounds.min)} to ${formatDuration(bounds.max)})`
+      : f.help;
+    return def === undefined ? { ...f, help } : { ...f, help, def };
   });
 }
 

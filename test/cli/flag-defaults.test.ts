@@ -1,11 +1,12 @@
 /** The flag tables against the config schemas: `--help` shows the default the service uses. */
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { AgentConfigSchema } from "../../agent/config.js";
+import { AgentConfigFields, AgentConfigSchema } from "../../agent/config.js";
 import { AGENT_FLAGS, agentCommand } from "../../cli/agent-command.js";
 import { COLLECTOR_FLAGS, collectorCommand } from "../../cli/collector-command.js";
 import { type Flag, withSchemaDefaults } from "../../cli/flag-table.js";
 import { CollectorConfigSchema } from "../../collector/config.js";
+import { durationBounds, formatDuration } from "../../common/duration.js";
 
 /** The config a service starts with given only the fields it requires. */
 const AGENT_BASE = { nodeName: "n1" };
@@ -17,12 +18,18 @@ const SERVICES = [
     flags: AGENT_FLAGS,
     command: agentCommand,
     parse: (input: Record<string, unknown>) => AgentConfigSchema.parse({ ...AGENT_BASE, ...input }),
+    schema: AgentConfigSchema,
+    shape: AgentConfigFields.shape,
+    base: AGENT_BASE,
   },
   {
     name: "collector",
     flags: COLLECTOR_FLAGS,
     command: collectorCommand,
     parse: (input: Record<string, unknown>) => CollectorConfigSchema.parse({ ...COLLECTOR_BASE, ...input }),
+    schema: CollectorConfigSchema,
+    shape: CollectorConfigSchema.shape,
+    base: COLLECTOR_BASE,
   },
 ] as const;
 
@@ -35,7 +42,7 @@ function helpOf(command: () => Command, flag: Flag): string {
   return (entries.find((e) => e.startsWith(`${name} `)) ?? "").replace(/\s+/g, " ");
 }
 
-describe.each(SERVICES)("the $name flag table", ({ flags, command, parse }) => {
+describe.each(SERVICES)("the $name flag table", ({ flags, command, parse, schema, shape, base }) => {
   const defaulted = flags.filter((f) => f.def !== undefined);
 
   it("gives most value flags a default", () => {
@@ -51,6 +58,23 @@ describe.each(SERVICES)("the $name flag table", ({ flags, command, parse }) => {
       expect(helpOf(command, f)).toContain(`default: "${def}"`);
     },
   );
+
+  const durations = flags.flatMap((f) => {
+    const field = (shape as Record<string, Parameters<typeof durationBounds>[0]>)[f.key];
+    const bounds = field && durationBounds(field);
+    return bounds ? [[f.flag, f, bounds] as const] : [];
+  });
+
+  it.each(durations)("%s: --help states the bounds the schema keeps", (_, f, { min, max }) => {
+    const accepts = (ms: number) => schema.safeParse({ ...base, [f.key]: formatDuration(ms) }).success;
+    expect([accepts(min - 1), accepts(min), accepts(max), accepts(max + 1)]).toEqual([
+      false,
+      true,
+      true,
+      false,
+    ]);
+    expect(helpOf(command, f)).toContain(`(${formatDuration(min)} to ${formatDuration(max)})`);
+  });
 
   it("sets no env var twice", () => {
     expect(new Set(flags.map((f) => f.env)).size).toBe(flags.length);
