@@ -5,7 +5,10 @@ import { AgentConfigFields, AgentConfigSchema } from "../../agent/config.js";
 import { AGENT_FLAGS, agentCommand } from "../../cli/agent-command.js";
 import { COLLECTOR_FLAGS, collectorCommand } from "../../cli/collector-command.js";
 import { type Flag, withSchemaDefaults } from "../../cli/flag-table.js";
+import { podCommand } from "../../cli/pod-command.js";
+import { topCommand } from "../../cli/top-command.js";
 import { CollectorConfigSchema } from "../../collector/config.js";
+import { PodDetailQuerySchema, PodListQuerySchema } from "../../collector/query/query-params.js";
 import { durationBounds, formatDuration } from "../../common/duration.js";
 
 /** The config a service starts with given only the fields it requires. */
@@ -86,5 +89,22 @@ describe("withSchemaDefaults", () => {
     expect(() =>
       withSchemaDefaults([{ key: "intervall", flag: "--interval <d>", env: "INTERVAL", help: "" }], {}),
     ).toThrow(/flag --interval <d> has no config field intervall/);
+  });
+});
+
+describe("the query commands' defaults", () => {
+  it("tcpstate top asks for the API's default sort and window", () => {
+    const top = topCommand();
+    const api = PodListQuerySchema.parse({});
+    const asked = PodListQuerySchema.parse({
+      sort: top.getOptionValue("sort"),
+      window: top.getOptionValue("window"),
+    });
+    expect([asked.sort, asked.window]).toEqual([api.sort, api.window]);
+  });
+
+  it("tcpstate pod asks for the API's default window", () => {
+    const asked = PodDetailQuerySchema.parse({ window: podCommand().getOptionValue("window") });
+    expect(asked.window).toBe(PodDetailQuerySchema.parse({}).window);
   });
 });
