@@ -54,15 +54,14 @@ export function podText(p: PodDetail, windowText: string): string {
   return lines.join("\n");
 }
 
+/** The history the API shows when not asked. */
+const WINDOW = schemaDefault(PodDetailQuerySchema.shape.window);
+
 export function podCommand(): Command {
   return new Command("pod")
     .description("Show one pod: churn and socket states over time (sparklines), listeners, top destinations")
     .argument("<namespace/name>", "the pod")
-    .option(
-      "--window <duration>",
-      "history shown (e.g. 15m, 1h)",
-      schemaDefault(PodDetailQuerySchema.shape.window),
-    )
+    .option("--window <duration>", "history shown (e.g. 15m, 1h)", WINDOW)
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .option("--server <url>", SERVER_HELP)
     .action(async (id: string, opts) => {
