@@ -13,41 +13,40 @@ const path = z.string().min(1, "must not be empty");
  */
 export const HTTP_EVENTS_MODES = ["auto", "on", "off"] as const;
 
-/** The agent's fields, bounds and defaults (the flag table takes its defaults from here). */
-export const AgentConfigFields = z.object({
-  nodeName: z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a Kubernetes node name")
-    .optional(),
-  kubeconfig: path.optional(),
-  interval: duration(1000, 300_000).prefault("5s"),
-  metricsAddr: listenAddress.prefault(":9464"),
-  standalone: z.boolean().default(false),
-  bpftrace: path.default("bpftrace"),
-  procRoot: path.default("/proc"),
-  netnsDir: path.default("/var/run/netns"),
-  tracefs: path.default("/sys/kernel/tracing"),
-  cgroupRoot: path.optional(),
-  ...NATS_CONFIG_SHAPE,
-  bufferWindows: z.coerce.number().int().min(1).max(100_000).default(120),
-  events: z.enum(EVENTS_MODES).default("on-demand"),
-  maxLabels: z.coerce.number().int().min(0).max(64).default(16),
-  eventsPerSecond: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
-  httpEvents: z.enum(HTTP_EVENTS_MODES).default("auto"),
-  logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
-});
-
-export const AgentConfigSchema = AgentConfigFields.transform((c, ctx) => {
-  const nodeName = c.nodeName ?? (c.standalone ? hostname().toLowerCase() : undefined);
-  if (!nodeName) {
-    ctx.addIssue({
-      code: "custom",
-      path: ["nodeName"],
-      message: "is required (the node this agent runs on; the chart sets NODE_NAME from the downward API)",
-    });
-    return z.NEVER;
-  }
-  return { ...c, nodeName };
-});
+export const AgentConfigSchema = z
+  .object({
+    nodeName: z
+      .string()
+      .regex(/^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/, "must be a Kubernetes node name")
+      .optional(),
+    kubeconfig: path.optional(),
+    interval: duration(1000, 300_000).prefault("5s"),
+    metricsAddr: listenAddress.prefault(":9464"),
+    standalone: z.boolean().default(false),
+    bpftrace: path.default("bpftrace"),
+    procRoot: path.default("/proc"),
+    netnsDir: path.default("/var/run/netns"),
+    tracefs: path.default("/sys/kernel/tracing"),
+    cgroupRoot: path.optional(),
+    ...NATS_CONFIG_SHAPE,
+    bufferWindows: z.coerce.number().int().min(1).max(100_000).default(120),
+    events: z.enum(EVENTS_MODES).default("on-demand"),
+    maxLabels: z.coerce.number().int().min(0).max(64).default(16),
+    eventsPerSecond: z.coerce.number().int().min(1).max(1_000_000).default(10_000),
+    httpEvents: z.enum(HTTP_EVENTS_MODES).default("auto"),
+    logLevel: z.enum(["trace", "debug", "info", "warn", "error", "fatal"]).default("info"),
+  })
+  .transform((c, ctx) => {
+    const nodeName = c.nodeName ?? (c.standalone ? hostname().toLowerCase() : undefined);
+    if (!nodeName) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["nodeName"],
+        message: "is required (the node this agent runs on; the chart sets NODE_NAME from the downward API)",
+      });
+      return z.NEVER;
+    }
+    return { ...c, nodeName };
+  });
 
 export type AgentConfig = z.output<typeof AgentConfigSchema>;

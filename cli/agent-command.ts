@@ -1,6 +1,6 @@
 import { Command } from "commander";
 import { pino } from "pino";
-import { AgentConfigFields, AgentConfigSchema } from "../agent/config.js";
+import { AgentConfigSchema } from "../agent/config.js";
 import { jsonForTerminal } from "../render/terminal-text.js";
 import {
   addFlags,
@@ -115,7 +115,7 @@ const AGENT_FLAG_TABLE: readonly Flag[] = [
 ];
 
 /** The table with its defaults from the config schema, so `--help` shows what the agent uses. */
-export const AGENT_FLAGS = withSchemaDefaults(AGENT_FLAG_TABLE, AgentConfigFields.shape);
+export const AGENT_FLAGS = withSchemaDefaults(AGENT_FLAG_TABLE, AgentConfigSchema.in.shape);
 
 export function agentCommand(): Command {
   const cmd = new Command("agent")

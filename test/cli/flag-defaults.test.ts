@@ -1,7 +1,7 @@
 /** The flag tables against the config schemas: `--help` shows the default the service uses. */
 import type { Command } from "commander";
 import { describe, expect, it } from "vitest";
-import { AgentConfigFields, AgentConfigSchema } from "../../agent/config.js";
+import { AgentConfigSchema } from "../../agent/config.js";
 import { AGENT_FLAGS, agentCommand } from "../../cli/agent-command.js";
 import { COLLECTOR_FLAGS, collectorCommand } from "../../cli/collector-command.js";
 import { type Flag, withSchemaDefaults } from "../../cli/flag-table.js";
@@ -22,7 +22,7 @@ const SERVICES = [
     command: agentCommand,
     parse: (input: Record<string, unknown>) => AgentConfigSchema.parse({ ...AGENT_BASE, ...input }),
     schema: AgentConfigSchema,
-    shape: AgentConfigFields.shape,
+    shape: AgentConfigSchema.in.shape,
     base: AGENT_BASE,
   },
   {
