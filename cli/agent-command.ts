@@ -2,12 +2,19 @@ import { Command } from "commander";
 import { pino } from "pino";
 import { AgentConfigSchema } from "../agent/config.js";
 import { jsonForTerminal } from "../render/terminal-text.js";
-import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS, switchOn } from "./flag-table.js";
+import {
+  addFlags,
+  describeConfigIssues,
+  type Flag,
+  NATS_FLAGS,
+  switchOn,
+  withSchemaDefaults,
+} from "./flag-table.js";
 import { stopOnSignals } from "./service-lifecycle.js";
 import { UsageError } from "./usage-error.js";
 
 /** Every agent flag: its config key, the env var that also sets it, and its help. One table, one truth. */
-export const AGENT_FLAGS: readonly Flag[] = [
+const AGENT_FLAG_TABLE: readonly Flag[] = [
   {
     key: "nodeName",
     flag: "--node-name <name>",
@@ -24,15 +31,13 @@ export const AGENT_FLAGS: readonly Flag[] = [
     key: "interval",
     flag: "--interval <duration>",
     env: "INTERVAL",
-    help: "window length (1s to 5m)",
-    def: "5s",
+    help: "window length",
   },
   {
     key: "metricsAddr",
     flag: "--metrics-addr <[host]:port>",
     env: "METRICS_ADDR",
     help: "serve /metrics, /healthz, /readyz, /events here",
-    def: ":9464",
   },
   {
     key: "standalone",
@@ -45,28 +50,24 @@ export const AGENT_FLAGS: readonly Flag[] = [
     flag: "--bpftrace <path>",
     env: "BPFTRACE",
     help: "bpftrace binary (0.17 or newer)",
-    def: "bpftrace",
   },
   {
     key: "procRoot",
     flag: "--proc-root <path>",
     env: "PROC_ROOT",
     help: "the host's /proc (when mounted elsewhere)",
-    def: "/proc",
   },
   {
     key: "netnsDir",
     flag: "--netns-dir <path>",
     env: "NETNS_DIR",
     help: "named network namespaces (ip netns, CNI)",
-    def: "/var/run/netns",
   },
   {
     key: "tracefs",
     flag: "--tracefs <path>",
     env: "TRACEFS",
     help: "tracefs mount point",
-    def: "/sys/kernel/tracing",
   },
   {
     key: "cgroupRoot",
@@ -79,45 +80,42 @@ export const AGENT_FLAGS: readonly Flag[] = [
     flag: "--buffer-windows <n>",
     env: "BUFFER_WINDOWS",
     help: "summaries kept while NATS is unreachable (120 = 10 min of 5 s windows); oldest dropped first",
-    def: "120",
   },
   {
     key: "events",
     flag: "--events <mode>",
     env: "EVENTS",
     help: "per-event stream on NATS tcpstate.v1.events.<node>: on-demand (while a tail holds a lease), always, off",
-    def: "on-demand",
   },
   {
     key: "maxLabels",
     flag: "--max-labels <n>",
     env: "MAX_LABELS",
     help: "pod labels kept per pod",
-    def: "16",
   },
   {
     key: "eventsPerSecond",
     flag: "--events-per-second <n>",
     env: "EVENTS_PER_SECOND",
     help: "rate limit of the live event stream",
-    def: "10000",
   },
   {
     key: "httpEvents",
     flag: "--http-events <mode>",
     env: "HTTP_EVENTS",
     help: "/events on --metrics-addr: auto (only without --nats-url; with it `tail` goes through the collector), on, off",
-    def: "auto",
   },
   {
     key: "logLevel",
     flag: "--log-level <level>",
     env: "LOG_LEVEL",
     help: "trace, debug, info, warn, error",
-    def: "info",
   },
   ...NATS_FLAGS,
 ];
+
+/** The table with its defaults from the config schema, so `--help` shows what the agent uses. */
+export const AGENT_FLAGS = withSchemaDefaults(AGENT_FLAG_TABLE, AgentConfigSchema.in.shape);
 
 export function agentCommand(): Command {
   const cmd = new Command("agent")

@@ -7,9 +7,8 @@ import {
   sinkOptionFlag,
   sinkOptionKey,
 } from "../collector/alerts/sinks/http-sink-target.js";
-import { CollectorStartupConfigSchema } from "../collector/config.js";
-import { DEFAULT_MODEL_LIMITS } from "../collector/model/cluster-model.js";
-import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS } from "./flag-table.js";
+import { CollectorConfigSchema, CollectorStartupConfigSchema } from "../collector/config.js";
+import { addFlags, describeConfigIssues, type Flag, NATS_FLAGS, withSchemaDefaults } from "./flag-table.js";
 import { stopOnSignals } from "./service-lifecycle.js";
 import { UsageError } from "./usage-error.js";
 
@@ -46,14 +45,13 @@ function httpSinkFlags(sink: HttpSinkName, title: string, urlHelp: string): Flag
   ];
 }
 
-export const COLLECTOR_FLAGS: readonly Flag[] = [
+const COLLECTOR_FLAG_TABLE: readonly Flag[] = [
   ...NATS_FLAGS,
   {
     key: "listen",
     flag: "--listen <[host]:port>",
     env: "LISTEN",
     help: "serve the API, /metrics, /healthz, /readyz here",
-    def: ":8080",
   },
   {
     key: "allowedHosts",
@@ -66,35 +64,30 @@ export const COLLECTOR_FLAGS: readonly Flag[] = [
     flag: "--max-stream-clients <n>",
     env: "MAX_STREAM_CLIENTS",
     help: "live event streams (tail) served at once; more are answered 503",
-    def: "16",
   },
   {
     key: "retention",
     flag: "--retention <duration>",
     env: "RETENTION",
     help: "how long the stream keeps summaries",
-    def: "24h",
   },
   {
     key: "maxBytes",
     flag: "--max-bytes <n>",
     env: "MAX_BYTES",
     help: "stream size limit in bytes (-1: none)",
-    def: "-1",
   },
   {
     key: "duplicateWindow",
     flag: "--duplicate-window <duration>",
     env: "DUPLICATE_WINDOW",
     help: "JetStream de-duplication window; longer than the agents' buffer",
-    def: "20m",
   },
   {
     key: "history",
     flag: "--history <duration>",
     env: "HISTORY",
     help: "per-pod history kept in memory",
-    def: "1h",
   },
   {
     key: "rules",
@@ -109,7 +102,6 @@ export const COLLECTOR_FLAGS: readonly Flag[] = [
     flag: "--alert-resend-interval <duration>",
     env: "ALERT_RESEND_INTERVAL",
     help: "re-send firing alerts to Alertmanager this often (shorter than its resolve_timeout)",
-    def: "1m",
   },
   {
     key: "kubeconfig",
@@ -122,37 +114,35 @@ export const COLLECTOR_FLAGS: readonly Flag[] = [
     flag: "--peer-names <mode>",
     env: "PEER_NAMES",
     help: "on: list/watch pods and services (read-only) to name destinations; off: addresses only",
-    def: "on",
   },
   {
     key: "maxExportedPods",
     flag: "--max-exported-pods <n>",
     env: "MAX_EXPORTED_PODS",
     help: 'pods exported on /metrics, the busiest first; the rest summed into pod="_other"',
-    def: "5000",
   },
   {
     key: "maxNodes",
     flag: "--max-nodes <n>",
     env: "MAX_NODES",
     help: "nodes tracked at most; summaries of further ones are shed (counted in tcpstate_collector_shed_total)",
-    def: String(DEFAULT_MODEL_LIMITS.maxNodes),
   },
   {
     key: "maxPods",
     flag: "--max-pods <n>",
     env: "MAX_PODS",
     help: "pods (and host/netns entries) tracked at most; further ones are shed (counted)",
-    def: String(DEFAULT_MODEL_LIMITS.maxPods),
   },
   {
     key: "logLevel",
     flag: "--log-level <level>",
     env: "LOG_LEVEL",
     help: "trace, debug, info, warn, error",
-    def: "info",
   },
 ];
+
+/** The table with its defaults from the config schema, so `--help` shows what the collector uses. */
+export const COLLECTOR_FLAGS = withSchemaDefaults(COLLECTOR_FLAG_TABLE, CollectorConfigSchema.shape);
 
 export function collectorCommand(): Command {
   const cmd = new Command("collector")

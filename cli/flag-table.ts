@@ -1,13 +1,43 @@
 import { type Command, Option } from "commander";
 import type { z } from "zod";
+import { durationBounds, formatDuration } from "../common/duration.js";
 
-/** A command-line flag: its config key, the env var that also sets it, its help and default. */
+/**
+ * A command-line flag: its config key, the env var that also sets it, its help and default. The default comes
+ * from the config schema (withSchemaDefaults); `def` is set by hand only where a command's default differs from
+ * the service's (`tcpstate local` listens on 127.0.0.1).
+ */
 export interface Flag {
   key: string;
   flag: string;
   env: string;
   help: string;
   def?: string;
+}
+
+/** A schema field's default as a flag shows it, or undefined (no default, or a switch that is off). */
+export function schemaDefault(field: z.ZodType): string | undefined {
+  const def = field._zod.def as { type: string; defaultValue?: unknown };
+  if (def.type !== "default" && def.type !== "prefault") return undefined;
+  const value = def.defaultValue;
+  return typeof value === "string" || typeof value === "number" ? String(value) : undefined;
+}
+
+/**
+ * The flags with their defaults, and a duration's bounds in the help, taken from the config schema's fields,
+ * so that `--help` and the schema cannot drift.
+ */
+export function withSchemaDefaults(flags: readonly Flag[], shape: Record<string, z.ZodType>): Flag[] {
+  return flags.map((f) => {
+    const field = shape[f.key];
+    if (!field) throw new Error(`flag ${f.flag} has no config field ${f.key}`);
+    const def = schemaDefault(field);
+    const bounds = durationBounds(field);
+    const help = bounds
+      ? `${f.help} (${formatDuration(bounds.min)} to ${formatDuration(bounds.max)})`
+      : f.help;
+    return def === undefined ? { ...f, help } : { ...f, help, def };
+  });
 }
 
 export function addFlags(cmd: Command, flags: readonly Flag[]): void {

@@ -1,9 +1,11 @@
 import { Command, Option } from "commander";
 import { opens } from "../collector/model/churn.js";
 import type { podDetail } from "../collector/query/pod-views.js";
+import { PodDetailQuerySchema } from "../collector/query/query-params.js";
 import { escapeForTerminal, jsonForTerminal } from "../render/terminal-text.js";
 import { rate, sparkline, textTable } from "../render/text-table.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
+import { schemaDefault } from "./flag-table.js";
 import { UsageError } from "./usage-error.js";
 
 type PodDetail = ReturnType<typeof podDetail>;
@@ -52,11 +54,14 @@ export function podText(p: PodDetail, windowText: string): string {
   return lines.join("\n");
 }
 
+/** The history the API shows when not asked. */
+const WINDOW = schemaDefault(PodDetailQuerySchema.shape.window);
+
 export function podCommand(): Command {
   return new Command("pod")
     .description("Show one pod: churn and socket states over time (sparklines), listeners, top destinations")
     .argument("<namespace/name>", "the pod")
-    .option("--window <duration>", "history shown (e.g. 15m, 1h)", "1h")
+    .option("--window <duration>", "history shown (e.g. 15m, 1h)", WINDOW)
     .addOption(new Option("-o, --output <format>", "output format").choices(["text", "json"]).default("text"))
     .option("--server <url>", SERVER_HELP)
     .action(async (id: string, opts) => {

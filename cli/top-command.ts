@@ -1,16 +1,21 @@
 import { Command, Option } from "commander";
 import type { listPods } from "../collector/query/pod-query.js";
-import { SORT_KEYS } from "../collector/query/query-params.js";
+import { PodListQuerySchema, SORT_KEYS } from "../collector/query/query-params.js";
 import { duration } from "../common/duration.js";
 import { topTable } from "../render/pod-table.js";
 import { jsonForTerminal } from "../render/terminal-text.js";
 import { getJson, SERVER_HELP, serverUrl } from "./collector-client.js";
+import { schemaDefault } from "./flag-table.js";
 import { UsageError } from "./usage-error.js";
 
 type PodList = ReturnType<typeof listPods>;
 
 /** --interval: a duration like every other duration flag (a bare number is refused, as there). */
 const WATCH_INTERVAL = duration(100, 3_600_000);
+
+/** What the API ranks by and over when not asked (--limit is 20, not the API's 50: a screenful). */
+const SORT = schemaDefault(PodListQuerySchema.shape.sort);
+const WINDOW = schemaDefault(PodListQuerySchema.shape.window);
 
 export function topCommand(): Command {
   return new Command("top")
@@ -19,8 +24,8 @@ export function topCommand(): Command {
     .option("-A, --all-namespaces", "every namespace (the default without -n)")
     .option("--node <node>", "only pods on this node")
     .option("--workload <workload>", "only this workload (Kind/name or name)")
-    .addOption(new Option("--sort <key>", "rank by").choices(SORT_KEYS).default("churn"))
-    .option("--window <duration>", "counters and churn over this window (e.g. 1m, 5m, 1h)", "5m")
+    .addOption(new Option("--sort <key>", "rank by").choices(SORT_KEYS).default(SORT))
+    .option("--window <duration>", "counters and churn over this window (e.g. 1m, 5m, 1h)", WINDOW)
     .option("--limit <n>", "rows", "20")
     .option("-w, --watch", "redraw every --interval until interrupted")
     .option("--interval <duration>", "redraw interval with --watch (e.g. 500ms, 2s, 1m)", "2s")

@@ -88,8 +88,11 @@ export const CollectorConfigSchema = z.object({
   alertResendInterval: duration(1000, 3_600_000).prefault("1m"),
   kubeconfig: z.string().min(1, "must not be empty").optional(),
   peerNames: z.enum(["on", "off"]).default("on"),
-  /** Cardinality guard of /metrics. */
-  maxExportedPods: z.coerce.number().int().min(1).max(1_000_000).default(5000),
+  /**
+   * Cardinality guard of /metrics: the busiest pods one by one, the rest summed into pod="_other". Always a
+   * bound (no "0: unbounded"): a cluster's pod count must not decide a Prometheus's series count.
+   */
+  maxExportedPods: z.coerce.number().int().min(1).max(1_000_000).default(2000),
   /** Bounds of the model: past them new nodes and pods are shed (counted), so no input can exhaust memory. */
   maxNodes: z.coerce.number().int().min(1).max(1_000_000).default(DEFAULT_MODEL_LIMITS.maxNodes),
   maxPods: z.coerce.number().int().min(1).max(10_000_000).default(DEFAULT_MODEL_LIMITS.maxPods),

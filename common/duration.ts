@@ -43,23 +43,42 @@ function quoted(text: string): string {
   return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…` : text);
 }
 
+/** The bounds of each schema duration() made, so that `--help` states them from the schema. */
+const BOUNDS = new WeakMap<z.ZodType, { min: number; max: number }>();
+
+/** The bounds of a duration field (through .default/.prefault/.optional), or undefined for other fields. */
+export function durationBounds(field: z.ZodType): { min: number; max: number } | undefined {
+  let schema: z.ZodType | undefined = field;
+  while (schema) {
+    const bounds = BOUNDS.get(schema);
+    if (bounds) return bounds;
+    schema = (schema._zod.def as { innerType?: z.ZodType }).innerType;
+  }
+  return undefined;
+}
+
 /** A zod duration (a flag, a rules-file field, a query parameter) → milliseconds within [min, max]. */
-export const duration = (min: number, max: number) =>
-  z.string({ error: `expected a duration like ${DURATION_EXAMPLES}` }).transform((text, ctx) => {
-    const ms = parseDuration(text);
-    if (ms === null) {
-      ctx.addIssue({
-        code: "custom",
-        message: `expected a duration like ${DURATION_EXAMPLES}, got ${quoted(text)}`,
-      });
-      return z.NEVER;
-    }
-    if (ms < min || ms > max) {
-      ctx.addIssue({
-        code: "custom",
-        message: `must be between ${formatDuration(min)} and ${formatDuration(max)}, got ${quoted(text)}`,
-      });
-      return z.NEVER;
-    }
-    return ms;
-  });
+export function duration(min: number, max: number) {
+  const schema = z
+    .string({ error: `expected a duration like ${DURATION_EXAMPLES}` })
+    .transform((text, ctx) => {
+      const ms = parseDuration(text);
+      if (ms === null) {
+        ctx.addIssue({
+          code: "custom",
+          message: `expected a duration like ${DURATION_EXAMPLES}, got ${quoted(text)}`,
+        });
+        return z.NEVER;
+      }
+      if (ms < min || ms > max) {
+        ctx.addIssue({
+          code: "custom",
+          message: `must be between ${formatDuration(min)} and ${formatDuration(max)}, got ${quoted(text)}`,
+        });
+        return z.NEVER;
+      }
+      return ms;
+    });
+  BOUNDS.set(schema, { min, max });
+  return schema;
+}

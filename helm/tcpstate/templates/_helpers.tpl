@@ -87,6 +87,7 @@ nats://{{ include "tcpstate.nats.fullname" . }}.{{ .Release.Namespace }}.svc:{{ 
 {{- define "tcpstate.validate" -}}
 {{- $_ := include "tcpstate.natsUrl" . -}}
 {{- $_ = include "tcpstate.alertSinksValidate" . -}}
+{{- $_ = include "tcpstate.durationBounds" . -}}
 {{- $c := .Values.nats.credentials -}}
 {{- if and (ne $c.type "none") .Values.nats.enabled -}}
 {{- fail (printf "nats.credentials.type is %q but nats.enabled is true: the bundled NATS has its own users (nats.auth); credentials are for your own NATS (nats.enabled=false, nats.url=…)" $c.type) -}}
