@@ -5,29 +5,33 @@ import { GAUGE_STATES } from "./wire/gauges.js";
 import type { NodeSummary } from "./wire/summary.js";
 import { ownerKey } from "./wire/summary.js";
 
-/** Every metric the agent exports, in one place. */
+/**
+ * Every metric the agent exports, in one place. Its per-pod series are `tcpstate_agent_pod_*`: the collector owns
+ * `tcpstate_pod_*` (cluster-wide names, `Kind/name` workloads, the node label, a bound on exported pods), so a
+ * Prometheus scraping both never holds one name with two label sets.
+ */
 export class AgentMetrics {
   readonly registry = new Registry();
   private readonly transitions = new Counter({
-    name: "tcpstate_pod_transitions_total",
+    name: "tcpstate_agent_pod_transitions_total",
     help: "TCP transitions per pod, by counter (active_opens, passive_opens, established, failed_connects, closes, resets, time_wait_entries)",
     labelNames: ["namespace", "pod", "workload", "transition"] as const,
     registers: [this.registry],
   });
   private readonly sockets = new Gauge({
-    name: "tcpstate_pod_sockets",
+    name: "tcpstate_agent_pod_sockets",
     help: 'TCP sockets of a pod per state now (SYN_RECV includes half-open request socks); estimated="true" where the gauge is an estimate',
     labelNames: ["namespace", "pod", "workload", "state", "estimated"] as const,
     registers: [this.registry],
   });
   private readonly listenOverflows = new Counter({
-    name: "tcpstate_pod_listen_overflows_total",
+    name: "tcpstate_agent_pod_listen_overflows_total",
     help: "Connections dropped because a listener's accept queue was full (TcpExt ListenOverflows of the pod's netns)",
     labelNames: ["namespace", "pod", "workload"] as const,
     registers: [this.registry],
   });
   private readonly syncookiesSent = new Counter({
-    name: "tcpstate_pod_syncookies_sent_total",
+    name: "tcpstate_agent_pod_syncookies_sent_total",
     help: "SYN cookies sent because a listener's SYN queue was full (TcpExt SyncookiesSent of the pod's netns)",
     labelNames: ["namespace", "pod", "workload"] as const,
     registers: [this.registry],

@@ -100,7 +100,7 @@ export function toHost(value: string, mounts: HostMount[]): string {
 export async function expectExactCounts(metricsUrl: string, a: Pod, b: Pod, port: number, n: number) {
   const metrics = async () => (await fetch(metricsUrl)).text();
   const count = (text: string, pod: string, transition: string) =>
-    sampleValue(text, "tcpstate_pod_transitions_total", { namespace: "shop", pod, transition }) ?? 0;
+    sampleValue(text, "tcpstate_agent_pod_transitions_total", { namespace: "shop", pod, transition }) ?? 0;
   const before = await metrics();
   const result = await runClient(a, { host: b.ipv4, port, count: n, mode: "close-first" });
   expect(result).toMatchObject({ ok: n, failed: 0 });

@@ -93,7 +93,7 @@ describe("agent: per-pod socket gauges (real kernel, standalone)", () => {
     expect(Math.abs((heldTimeWait?.count ?? 0) - truth)).toBeLessThanOrEqual(Math.max(1, truth / 10));
     const metrics = (await agent.get("/metrics")).text;
     expect(metrics).toContain(
-      `tcpstate_pod_sockets{namespace="",pod="${a.netns}",workload="",state="TIME_WAIT",estimated="false"} ${socketsOf(s, a).TIME_WAIT}`,
+      `tcpstate_agent_pod_sockets{namespace="",pod="${a.netns}",workload="",state="TIME_WAIT",estimated="false"} ${socketsOf(s, a).TIME_WAIT}`,
     );
 
     // TIME_WAIT lasts 60 s (TCP_TIMEWAIT_LEN): the gauge follows ss down to 0.
@@ -123,7 +123,7 @@ describe("agent: per-pod socket gauges (real kernel, standalone)", () => {
       .reduce((sum, x) => sum + (entryOf(x, b.netns)?.netnsCounters?.syncookies_sent ?? 0), 0);
     expect(cookies).toBeGreaterThan(0);
     expect((await agent.get("/metrics")).text).toMatch(
-      new RegExp(`tcpstate_pod_syncookies_sent_total\\{namespace="",pod="${b.netns}",workload=""\\} [1-9]`),
+      new RegExp(`tcpstate_agent_pod_syncookies_sent_total\\{namespace="",pod="${b.netns}",workload=""\\} [1-9]`),
     );
     expect(socketsOf(s, a).SYN_RECV).toBe(0);
   });

@@ -262,7 +262,7 @@ describe("agent: a hostNetwork pod (real kernel, cgroup v2, fake kube API)", () 
       truth * 0.05,
     );
     expect((await agent.get("/metrics")).text).toMatch(
-      /tcpstate_pod_sockets\{namespace="kube-system",pod="hostnet",workload="",state="TIME_WAIT",estimated="true"\} \d+/,
+      /tcpstate_agent_pod_sockets\{namespace="kube-system",pod="hostnet",workload="",state="TIME_WAIT",estimated="true"\} \d+/,
     );
   }, 120_000);
 });

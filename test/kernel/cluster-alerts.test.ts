@@ -18,6 +18,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { summarySubject } from "../../agent/wire/subjects.js";
 import { NodeSummarySchema } from "../../agent/wire/summary.js";
 import type { AlertView } from "../../collector/alerts/alert-event.js";
+import { labelSetsByMetric } from "../helm/prometheus-text.js";
 import { type AgentProcess, kubeAgentArgs, startAgent, waitReady } from "../support/agent-process.js";
 import { type CollectorProcess, startCollector } from "../support/collector-process.js";
 import { type FakeKubeApi, makePod, startFakeKubeApi } from "../support/fake-kube-api.js";
@@ -238,5 +239,23 @@ describe("alerts from the first minute, cluster mode, default rules (real kernel
     await alerts();
     expect(seen.length).toBeGreaterThan(0);
     expect(seen.filter((s) => s.alert.labels.pod === "steady").map((s) => s.alert.labels)).toEqual([]);
+  });
+
+  it("a Prometheus scraping the agent and the collector gets no metric name with two label sets", async () => {
+    const [agentText, collectorText] = [
+      (await agent.get("/metrics")).text,
+      (await collector.get("/metrics")).text,
+    ];
+    const agentSets = labelSetsByMetric(agentText);
+    const collectorSets = labelSetsByMetric(collectorText);
+    // Last, when both have exported per-pod series for a while. Each name has one owner: the collector
+    // tcpstate_pod_*, the agent tcpstate_agent_pod_*; names both export (build info, process) agree.
+    expect(agentSets.has("tcpstate_agent_pod_transitions_total")).toBe(true);
+    expect(collectorSets.has("tcpstate_pod_transitions_total")).toBe(true);
+    const clashes = [...agentSets]
+      .filter(([name]) => collectorSets.has(name))
+      .map(([name, sets]) => ({ name, agent: [...sets], collector: [...(collectorSets.get(name) ?? [])] }))
+      .filter((c) => new Set([...c.agent, ...c.collector]).size > 1);
+    expect(clashes).toEqual([]);
   });
 });
