@@ -20,6 +20,8 @@ export interface NodeState {
   gapSeconds: number;
   /** The newest such gap (s) and when the agent after it started (its first window's start); null: none yet. */
   lastGap: { seconds: number; at: number } | null;
+  /** The newest incomplete window: when it ended and the agent's reasons (a restart, bpftrace down…). */
+  lastIncomplete: { windowEnd: number; reasons: string[] } | null;
 }
 
 /** The gaps between a node's agents. */
@@ -193,6 +195,10 @@ export class ClusterModel {
       health: newer ? s.health : (node?.health ?? s.health),
       windows: (node?.windows ?? 0) + 1,
       incompleteWindows: (node?.incompleteWindows ?? 0) + (s.complete ? 0 : 1),
+      lastIncomplete:
+        !s.complete && s.windowEnd >= (node?.lastIncomplete?.windowEnd ?? 0)
+          ? { windowEnd: s.windowEnd, reasons: s.incompleteReasons }
+          : (node?.lastIncomplete ?? null),
       ...gapFields(this.gaps.get(s.node)),
     });
   }

@@ -23,6 +23,28 @@ describe("rollGapMs", () => {
   });
 });
 
+describe("ClusterModel: the newest incomplete window of a node, with the agent's reasons", () => {
+  it("keeps the reasons of the newest incomplete window; complete windows and late older ones leave it", () => {
+    const model = new ClusterModel(HOUR, 24 * HOUR, () => TEST_EPOCH + HOUR);
+    model.apply(windowOf("boot-a", 0));
+    expect(node(model)?.lastIncomplete).toBeNull();
+    const started = { ...windowOf("boot-a", 1), complete: false, incompleteReasons: ["agent started: …"] };
+    const restarted = {
+      ...windowOf("boot-a", 3),
+      complete: false,
+      incompleteReasons: ["bpftrace restarted"],
+    };
+    model.apply(restarted);
+    model.apply(windowOf("boot-a", 4));
+    model.apply(started); // older, arriving late
+    expect(node(model)?.lastIncomplete).toEqual({
+      windowEnd: restarted.windowEnd,
+      reasons: ["bpftrace restarted"],
+    });
+    expect(node(model)?.incompleteWindows).toBe(2);
+  });
+});
+
 describe("ClusterModel: gaps between a node's agents", () => {
   it("sums the gaps per node, with the newest one, and counts each agent's windows once", () => {
     const model = new ClusterModel(HOUR, 24 * HOUR, () => TEST_EPOCH + HOUR);
