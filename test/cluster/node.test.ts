@@ -3,7 +3,6 @@
  * rolls the agent while a client churns at a fixed rate (the collector shows the restart and the gap, and never
  * counts a connection twice); a hostNetwork pod's sockets, told apart from the node's by its cgroup, equal `ss`.
  */
-import { randomBytes } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { CLUSTER_UP_TIMEOUT_MS, type Cluster, startCluster } from "../support/cluster.js";
 import { withReport } from "../support/cluster-diagnostics.js";
@@ -106,11 +105,9 @@ describe("cluster: the agent rolled by helm upgrade, and a hostNetwork pod", () 
   beforeAll(
     async () => {
       cluster = await startCluster();
-      // Passwords given: with generated ones the first upgrade rolls NATS and the collector too (see report).
-      release = await installTcpstate(cluster, "tcpstate", "tcpstate", {
-        "nats.auth.agentPassword": randomBytes(16).toString("hex"),
-        "nats.auth.collectorPassword": randomBytes(16).toString("hex"),
-      });
+      // Generated NATS passwords (the default): the upgrade below must roll the agents only, not NATS or the
+      // collector (whose checksums are of the stored passwords).
+      release = await installTcpstate(cluster, "tcpstate", "tcpstate");
       image = {
         repository: release.values["image.repository"] ?? "",
         tag: release.values["image.tag"] ?? "",
@@ -211,10 +208,11 @@ describe("cluster: the agent rolled by helm upgrade, and a hostNetwork pod", () 
     expect(client?.series.at(-1)?.windowEnd ?? 0, "the churn went on after the roll").toBeGreaterThan(gapAt);
     // Never double counted; short by no more than what the gap can hold at the client's rate (or less).
     expect(client?.total.active_opens).toBeLessThanOrEqual(established);
-    // Measured here: the uncounted time was the reported gap + 1.0–1.4 s in 2 of 4 runs (84 and 96 connections
-    // missed at 20/s for gaps of 3.22 and 3.37 s; 49, 51 for 3.06, 2.40 s), so the bound is gap + 2 s: the gap can
-    // under-report by about a second (reported in /work/notes/cluster-progress.md).
-    expect(client?.total.active_opens).toBeGreaterThanOrEqual(established - PER_SECOND * (gap + 2));
+    // Known shortfall (issue 13, open): the reported gap can be short of the uncounted time by up to ~2 s (the
+    // old agent's last window claims time its kernel maps were not yet read for). Measured here: gap + 1.0–1.4 s
+    // in 3 of 5 runs (84, 96, 103 connections missed at 20/s for gaps of 3.22, 3.37, 3.77 s). The bound leaves room
+    // for that shortfall, not for counts lost anywhere else.
+    expect(client?.total.active_opens).toBeGreaterThanOrEqual(established - PER_SECOND * (gap + 3));
     // The new agent's first window, where the gap ends, is marked incomplete.
     const first = client?.series.find((w) => w.windowStart === gapAt);
     expect(first, `a window of the client starting at the new agent's start ${gapAt}`).toBeDefined();

@@ -114,6 +114,20 @@ describe("chart: the bundled NATS's users", () => {
     );
   });
 
+  it("rolls nothing on the first upgrade: NATS, agent and collector checksum the passwords the Secrets hold", () => {
+    // On install the passwords are drawn at render time; each workload's checksum includes the Secrets' template.
+    // One draw per render: every checksum is of the stored passwords, so the upgrade (which finds them) keeps it.
+    const checksum = (kind: string, suffix: string, key: string) =>
+      one(objects, kind, suffix).spec.template.metadata.annotations[key];
+    const nats = checksum("StatefulSet", "-nats", "checksum/auth");
+    expect(nats).toMatch(/^[0-9a-f]{64}$/);
+    expect(checksum("DaemonSet", "-agent", "checksum/nats-credentials")).toBe(nats);
+    expect(checksum("Deployment", "-collector", "checksum/nats-credentials")).toBe(nats);
+    const agentPassword = one(objects, "Secret", "-nats-agent").stringData.password;
+    const serverCopy = Object.values(one(objects, "Secret", "-nats-auth").stringData ?? {}).join("\n");
+    expect(serverCopy).toContain(agentPassword);
+  });
+
   it("nats.conf admits only those users (authorization is on), each with a password", () => {
     const conf = natsConf(objects);
     expect(conf).toContain('include "../nats-auth/passwords.conf"');

@@ -58,9 +58,15 @@ authorization {
 {{/*
 The bundled NATS's passwords as YAML {agent, collector}: nats.auth.*Password when set, else the one in the
 existing Secret (upgrades keep it), else a new random one (install; `helm template`, which has no cluster).
-Call it once per template file: each call draws new random passwords.
+Drawn once per render and kept in the render's values: the Secret and the checksum annotations of NATS, the
+agent and the collector (each includes the Secret's template) see the same passwords — were each include to draw
+its own, the checksums would be of passwords never stored, and the first upgrade (which finds the stored ones)
+would roll NATS, the agent and the collector for nothing.
 */}}
 {{- define "tcpstate.natsPasswords" -}}
+{{- if hasKey $.Values.nats.auth "_drawnThisRender" -}}
+{{- toYaml (get $.Values.nats.auth "_drawnThisRender") -}}
+{{- else -}}
 {{- $out := dict -}}
 {{- range $role := list "agent" "collector" -}}
 {{- $given := get $.Values.nats.auth (printf "%sPassword" $role) -}}
@@ -73,7 +79,9 @@ Call it once per template file: each call draws new random passwords.
 {{- $_ := set $out $role (randAlphaNum 32) -}}
 {{- end -}}
 {{- end -}}
+{{- $_ := set $.Values.nats.auth "_drawnThisRender" $out -}}
 {{- toYaml $out -}}
+{{- end -}}
 {{- end -}}
 
 {{/* The bundled NATS's nats.conf. */}}
