@@ -123,7 +123,9 @@ describe("agent: per-pod socket gauges (real kernel, standalone)", () => {
       .reduce((sum, x) => sum + (entryOf(x, b.netns)?.netnsCounters?.syncookies_sent ?? 0), 0);
     expect(cookies).toBeGreaterThan(0);
     expect((await agent.get("/metrics")).text).toMatch(
-      new RegExp(`tcpstate_agent_pod_syncookies_sent_total\\{namespace="",pod="${b.netns}",workload=""\\} [1-9]`),
+      new RegExp(
+        `tcpstate_agent_pod_syncookies_sent_total\\{namespace="",pod="${b.netns}",workload=""\\} [1-9]`,
+      ),
     );
     expect(socketsOf(s, a).SYN_RECV).toBe(0);
   });
