@@ -140,8 +140,12 @@ describe("cluster: a client and a server Deployment, counted by the agent", () =
     expect(established).toBeGreaterThanOrEqual(CONNECTIONS - failed);
     expect(established - clientEstablished).toBeLessThanOrEqual(failed);
     const [client, server] = [await pod(pods.client), await pod(pods.server)];
-    expect(client.total.active_opens).toBe(established);
+    // The server's side is exact: every connection it accepted, no other. The client's kernel may have
+    // established a connect the server never accepted (its handshake's last ACK lost in the cluster network's
+    // rare glitch, the client told of an error): at most the failed ones more, never fewer.
     expect(server.total.passive_opens).toBe(established);
+    expect(client.total.active_opens).toBeGreaterThanOrEqual(established);
+    expect(client.total.active_opens).toBeLessThanOrEqual(established + failed);
     // Nothing of the other direction.
     expect(client.total.passive_opens).toBe(0);
     expect(server.total.active_opens).toBe(0);

@@ -138,22 +138,23 @@ describe("tail --state TIME_WAIT (real kernel, real bpftrace, nats-server, colle
     });
   }, 90_000);
 
-  it("offers in --help exactly the states the collector accepts, TIME_WAIT among them, and refuses CLOSE", async () => {
+  it("offers in --help exactly the states the collector accepts, TIME_WAIT and CLOSE among them", async () => {
     const help = await runCli(["tail", "--help"]);
     const offered = /--state <states\.\.\.>[^(]*\(([A-Z0-9_, ]+)\)/.exec(
       help.stdout.replace(/\s+/g, " "),
     )?.[1];
     const states = offered?.split(", ") ?? [];
     expect(states).toContain("TIME_WAIT");
+    expect(states).toContain("CLOSE");
     for (const state of states) {
       const abort = new AbortController();
       const res = await fetch(`${serverUrl}/api/v1/events?state=${state}`, { signal: abort.signal });
       abort.abort();
       expect(res.status, state).toBe(200);
     }
-    expect((await collector.get("/api/v1/events?state=CLOSE")).status).toBe(400);
-    const bad = await runCli(["tail", "--state", "CLOSE", "--server", serverUrl]);
+    expect((await collector.get("/api/v1/events?state=CLOSED")).status).toBe(400);
+    const bad = await runCli(["tail", "--state", "CLOSED", "--server", serverUrl]);
     expect(bad.code).toBe(2);
-    expect(bad.stderr).toMatch(/invalid --state "CLOSE"/);
+    expect(bad.stderr).toMatch(/invalid --state "CLOSED"/);
   });
 });
